@@ -1,0 +1,59 @@
+"""The ``inkreader`` command: a thin dispatcher. Each subcommand lives in
+``inkreader/commands/<name>.py`` with ``add_arguments(parser)`` and ``run(args) -> int``, and
+calls one library function; importing a command's module happens only when it is used."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from .errors import InkreaderError
+
+# name -> (module under inkreader.commands, one-line help)
+COMMANDS = {
+    "read": ("read", "read handwritten line images"),
+    "read-page": ("read_page", "find and read the lines of whole pages"),
+    "evaluate": ("evaluate", "measure accuracy / CER / WER on a line dataset"),
+    "prepare-gnhk": ("prepare_gnhk", "cut GNHK pages into line images as the reference did"),
+    "synth": ("synth", "render synthetic handwriting lines"),
+    "train": ("train", "train or fine-tune a model"),
+    "export": ("export", "export a model to ONNX or OpenVINO IR, with verification"),
+    "lm": ("lm", "build a character n-gram language model"),
+    "serve": ("serve", "run the HTTP service and web page"),
+    "info": ("info", "describe a model: config, charset, parameter counts"),
+}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="inkreader", description="Read handwritten English.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module, helptext) in COMMANDS.items():
+        p = sub.add_parser(name, help=helptext, description=helptext)
+        if only is None or name == only:
+            importlib.import_module(f"inkreader.commands.{module}").add_arguments(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    # Only the chosen command's module is imported (torch, openvino, ... load lazily).
+    chosen = next((a for a in argv if a in COMMANDS), None)
+    args = build_parser(only=chosen).parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    module = importlib.import_module(f"inkreader.commands.{COMMANDS[args.command][0]}")
+    try:
+        return module.run(args)
+    except InkreaderError as exc:
+        print(f"inkreader {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"inkreader {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Line datasets: a list of (image, text) samples from a reference gt file, a TSV, or a folder
+of PAGE-XML / ALTO pages; plus the torch side (bucketed batches, collate) used by training.
+
+Formats
+- reference gt file (``test_img_id_gt.txt``): ``file,text`` a line, split at the FIRST comma;
+  image paths relative to the file's folder.
+- TSV with a header naming ``file`` and ``text`` columns (optional ``split``), tab-separated and
+  unquoted, as ``../shared/data/hooker/lines.tsv``; paths relative to the TSV's folder.
+- a folder of PAGE-XML or ALTO files with their page images: lines are cut from the polygons
+  (see ``inkreader.pagexml``).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DatasetError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LineSample:
+    """One line: where its pixels come from and its label. ``crop`` is set for lines cut from
+    a page: (polygon points as an (N, 2) int array) and then ``path`` is the page image."""
+
+    path: Path
+    text: str
+    id: str
+    split: str | None = None
+    polygon: tuple[tuple[int, int], ...] | None = None
+
+
+def load_gt_file(path: Path) -> list[LineSample]:
+    """The reference's ``<split>_img_id_gt.txt``: ``file,text`` split at the first comma."""
+    samples = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                continue
+            if "," not in line:
+                raise DatasetError(f"{path}:{n}: expected 'file,text', found no comma")
+            name, text = line.split(",", 1)
+            samples.append(LineSample(path.parent / name, text, name))
+    return samples
+
+
+def load_tsv(path: Path) -> list[LineSample]:
+    """A tab-separated table with a header naming at least ``file`` and ``text``."""
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        header = next(rows, None)
+        if header is None:
+            raise DatasetError(f"{path}: empty TSV")
+        cols = {name.strip(): i for i, name in enumerate(header)}
+        if "file" not in cols or "text" not in cols:
+            raise DatasetError(f"{path}: the header must name 'file' and 'text' columns, "
+                               f"found {header}")
+        fi, ti, si = cols["file"], cols["text"], cols.get("split")
+        samples = []
+        for n, row in enumerate(rows, start=2):
+            if not row or not any(row):
+                continue
+            if len(row) < len(header):
+                raise DatasetError(f"{path}:{n}: {len(row)} fields, the header has {len(header)}")
+            split = row[si] if si is not None else None
+            samples.append(LineSample(path.parent / row[fi], row[ti], row[fi], split))
+    return samples
+
+
+def load_dataset(spec: str | Path, split: str | None = None) -> list[LineSample]:
+    """Any supported dataset -> samples, optionally only those of ``split``."""
+    path = Path(spec)
+    if not path.exists():
+        raise DatasetError(f"{path}: no such dataset file or folder")
+    if path.is_dir():
+        from .pagexml import load_page_folder
+        samples = load_page_folder(path)
+    elif path.suffix.lower() in (".tsv", ".tab"):
+        samples = load_tsv(path)
+    else:
+        samples = load_gt_file(path)
+    if split is not None:
+        if all(s.split is None for s in samples):
+            raise DatasetError(f"{path}: --split {split} given but the dataset has no split column")
+        samples = [s for s in samples if s.split == split]
+        if not samples:
+            raise DatasetError(f"{path}: no lines in split {split!r}")
+    if not samples:
+        raise DatasetError(f"{path}: the dataset has no lines")
+    return samples
+
+
+def ctc_feasible(n_frames: int, label: list[int]) -> bool:
+    """CTC needs one frame per label symbol plus one blank between each adjacent repeat."""
+    repeats = sum(1 for a, b in zip(label, label[1:]) if a == b)
+    return n_frames >= len(label) + repeats
+
+
+def width_buckets(widths: np.ndarray, batch_size: int, rng: np.random.Generator,
+                  pool: int = 50) -> list[np.ndarray]:
+    """Shuffle, then sort by width within pools of ``pool`` batches, cut into batches, and
+    shuffle the batches: little padding, still random order."""
+    order = rng.permutation(len(widths))
+    batches = []
+    step = batch_size * pool
+    for start in range(0, len(order), step):
+        chunk = order[start:start + step]
+        chunk = chunk[np.argsort(widths[chunk], kind="stable")]
+        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches

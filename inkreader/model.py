@@ -1,0 +1,144 @@
+"""The network of handwritten-english-recognition-0001 and self-describing checkpoints.
+
+Layer by layer as SPEC.md reads the official IR: five conv blocks (3x3, BN, LeakyReLU; 2x2
+max-pool after the first three), a Linear(12 -> 1) that collapses the height, LSTM A (2 layers,
+bidirectional, hidden 256), LSTM B started from A's final (h, c), Linear(512 -> classes).
+The input is raw 0..255 gray; the model normalises it itself, as the IR does.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .charset import Charset
+from .errors import ModelError
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = "inkreader-checkpoint"
+CHECKPOINT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    height: int = 96
+    fixed_width: int = 2000  # the reference input width, used by --fixed-width and export
+    channels: tuple[int, ...] = (16, 32, 48, 64, 80)
+    pooled: tuple[bool, ...] = (True, True, True, False, False)
+    lstm_hidden: int = 256
+    lstm_layers: int = 2
+    leaky_slope: float = 0.01  # not readable from the IR; PyTorch's default
+    dropout: float = 0.2  # invisible in the export; TRAINING-NOTES.md probe used 0.2
+    num_classes: int = 95
+
+    @property
+    def stride(self) -> int:
+        return 2 ** sum(self.pooled)
+
+    @property
+    def collapsed_height(self) -> int:
+        return self.height // self.stride
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ModelConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ModelError(f"unknown model config keys: {sorted(unknown)}")
+        d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+        return cls(**d)
+
+
+class ConvBlock(nn.Sequential):
+    def __init__(self, cin: int, cout: int, slope: float, pool: bool):
+        layers = [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.LeakyReLU(slope)]
+        if pool:
+            layers.append(nn.MaxPool2d(2))
+        super().__init__(*layers)
+
+
+class HandwritingRecognizer(nn.Module):
+    """(B, 1, H, W) raw pixels -> (T, B, C) logits with T = W / 8."""
+
+    def __init__(self, config: ModelConfig = ModelConfig()):
+        super().__init__()
+        self.config = config
+        chans = (1, *config.channels)
+        self.cnn = nn.Sequential(*(ConvBlock(chans[i], chans[i + 1], config.leaky_slope, p)
+                                   for i, p in enumerate(config.pooled)))
+        self.collapse = nn.Linear(config.collapsed_height, 1)
+        hidden, layers, drop = config.lstm_hidden, config.lstm_layers, config.dropout
+        self.lstm_a = nn.LSTM(chans[-1], hidden, layers, bidirectional=True, dropout=drop)
+        self.lstm_b = nn.LSTM(2 * hidden, hidden, layers, bidirectional=True, dropout=drop)
+        self.dropout = nn.Dropout(drop)
+        self.classifier = nn.Linear(2 * hidden, config.num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = (x - 127.5) / 127.5  # the IR normalises inside the graph
+        f = self.cnn(x)  # (B, 80, 12, T)
+        f = self.collapse(f.permute(0, 1, 3, 2)).squeeze(-1)  # (B, 80, T)
+        seq = f.permute(2, 0, 1)  # (T, B, 80)
+        seq, state = self.lstm_a(seq)  # (T, B, 512)
+        seq, _ = self.lstm_b(self.dropout(seq), state)  # LSTM B starts from A's final (h, c)
+        return self.classifier(self.dropout(seq))  # (T, B, C)
+
+    def output_lengths(self, widths: torch.Tensor) -> torch.Tensor:
+        """Frames produced for input widths (a pure function of width)."""
+        return widths // self.config.stride
+
+    def card_parameters(self) -> int:
+        """Parameters as the model card counts them: conv (BN folded), height collapse, classifier."""
+        convs = sum(m.weight.numel() + m.out_channels for m in self.modules()
+                    if isinstance(m, nn.Conv2d))
+        return convs + sum(p.numel() for m in (self.collapse, self.classifier)
+                           for p in m.parameters())
+
+    def exported_parameters(self) -> int:
+        """All parameters of the exported graph (BN folded into the convs)."""
+        lstm = sum(p.numel() for m in (self.lstm_a, self.lstm_b) for p in m.parameters())
+        return self.card_parameters() + lstm
+
+
+def save_checkpoint(path: str | Path, model: HandwritingRecognizer, charset: Charset,
+                    meta: dict | None = None, half: bool = False) -> None:
+    """One file with config, charset and weights; loading needs nothing else.
+
+    ``half`` stores float weights as float16 (the shipped model: half the size, and the BN
+    running statistics stay float32); they are cast back to float32 on load.
+    """
+    state = {k: (v.half() if half and v.is_floating_point() and "running" not in k else v)
+             for k, v in model.state_dict().items()}
+    payload = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
+               "config": asdict(model.config), "charset": list(charset.symbols),
+               "state_dict": state, "meta": meta or {}}
+    tmp = Path(path).with_suffix(".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)  # atomic: a kill mid-save never leaves a half-written checkpoint
+
+
+def load_checkpoint(path: str | Path) -> tuple[HandwritingRecognizer, Charset, dict]:
+    """Rebuild the model from a checkpoint; returns (model in eval mode, charset, meta)."""
+    path = Path(path)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ModelError(f"{path}: model file not found") from None
+    except Exception as exc:
+        raise ModelError(f"{path}: not an inkreader checkpoint ({exc})") from None
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise ModelError(f"{path}: not an inkreader checkpoint")
+    config = ModelConfig.from_dict(payload["config"])
+    charset = Charset(tuple(payload["charset"]))
+    if charset.num_classes != config.num_classes:
+        raise ModelError(f"{path}: charset has {len(charset)} symbols but the model "
+                         f"{config.num_classes} classes")
+    model = HandwritingRecognizer(config)
+    state = {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
+    model.load_state_dict(state)
+    model.eval()
+    return model, charset, payload.get("meta", {})

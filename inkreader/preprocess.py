@@ -1,0 +1,188 @@
+"""The only image path of inkreader: read, gray, resize, pad, binarise.
+
+Training, evaluation, export checks, the CLI, the server and the benchmarks all call these
+functions, so a line is seen the same way everywhere. Geometry (height 96, fixed width 2000)
+comes from the model config; the defaults below are the reference's.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from .errors import ImageError
+
+HEIGHT = 96  # SPEC.md: input [B, 1, 96, 2000]
+FIXED_WIDTH = 2000
+STRIDE = 8  # three 2x2 max-pools: one output frame per 8 input columns
+MAX_PIXELS = 100_000_000  # refuse decompression bombs before decoding
+_JPEG_EOI = b"\xff\xd9"
+
+
+@dataclass(frozen=True)
+class Line:
+    """A line ready for the network: ``pixels`` (H, W) uint8, ``width`` the resized content width
+    before padding, ``scale`` original pixels per resized pixel (to map frames back)."""
+
+    pixels: np.ndarray
+    width: int
+    scale: float
+    source_size: tuple[int, int]  # (h, w) of the image the line came from
+
+
+def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
+    """Bytes of any common image format -> 8-bit grayscale (H, W).
+
+    An 8-bit gray or RGB image is decoded by OpenCV with IMREAD_GRAYSCALE, exactly as the reference
+    demo's ``cv2.imread(path, cv2.IMREAD_GRAYSCALE)``. Other modes are converted first: 16-bit and
+    float images are scaled to 8 bits, transparency is composited onto white (transparent pixels
+    are paper, not ink), palettes are expanded.
+    """
+    if not data:
+        raise ImageError(f"{name}: empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            probe = Image.open(io.BytesIO(data))
+            w, h = probe.size
+            mode, fmt = probe.mode, probe.format
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{name}: image too large to decode safely") from None
+    except Exception:
+        raise ImageError(f"{name}: not an image (unrecognised format)") from None
+    if w * h > MAX_PIXELS:
+        raise ImageError(f"{name}: image too large ({w}x{h} px; limit {MAX_PIXELS:,} pixels)")
+    if w == 0 or h == 0:
+        raise ImageError(f"{name}: image has no pixels ({w}x{h})")
+    if fmt == "JPEG" and not data.rstrip(b"\x00").endswith(_JPEG_EOI):
+        raise ImageError(f"{name}: truncated JPEG (no end-of-image marker)")
+    has_alpha = "A" in mode or (mode == "P" and "transparency" in probe.info)
+    if mode in ("L", "RGB") and not has_alpha:
+        gray = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+        if gray is None:
+            raise ImageError(f"{name}: corrupt or truncated {fmt} image")
+        return gray
+    return _convert_with_pil(data, name)
+
+
+def _convert_with_pil(data: bytes, name: str) -> np.ndarray:
+    try:
+        im = Image.open(io.BytesIO(data))
+        im.load()
+    except Exception as exc:
+        raise ImageError(f"{name}: corrupt or truncated image ({exc})") from None
+    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        a = np.asarray(im, dtype=np.float64)
+        top = 65535.0 if im.mode.startswith("I;16") or a.max() > 255 else 255.0
+        return np.clip(np.round(a * (255.0 / top)), 0, 255).astype(np.uint8)
+    if im.mode in ("1", "CMYK", "YCbCr", "LAB", "HSV"):
+        im = im.convert("RGB")
+    if im.mode == "P":
+        im = im.convert("RGBA")
+    if im.mode in ("LA", "PA", "RGBA", "La", "RGBa"):
+        im = im.convert("RGBA")
+        rgba = np.asarray(im, dtype=np.float32)
+        alpha = rgba[..., 3:4] / 255.0
+        rgb = rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)
+        return cv2.cvtColor(np.round(rgb).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+    if im.mode == "L":
+        return np.asarray(im, dtype=np.uint8).copy()
+    return cv2.cvtColor(np.asarray(im.convert("RGB")), cv2.COLOR_RGB2GRAY)
+
+
+def read_gray(path: str | Path) -> np.ndarray:
+    """Read an image file as 8-bit grayscale; every failure is an ImageError naming the file."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ImageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImageError(f"{path}: is a directory, not an image") from None
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return decode_image(data, str(path))
+
+
+def resized_width(h: int, w: int, height: int = HEIGHT) -> int:
+    """The reference's width after resizing to ``height``: ``int(height * w / h)`` (truncated)."""
+    return max(1, int(height * (w / h)))
+
+
+def resize_to_height(gray: np.ndarray, height: int = HEIGHT) -> np.ndarray:
+    """INTER_AREA resize to ``height`` keeping the aspect ratio, as the reference demo."""
+    h, w = gray.shape
+    tw = resized_width(h, w, height)
+    if (h, w) == (height, tw):
+        return gray
+    return cv2.resize(gray, (tw, height), interpolation=cv2.INTER_AREA)
+
+
+def pad_width(width: int, fixed_width: int | None) -> int:
+    """Network input width: the fixed width, or ``width`` rounded up to a multiple of 8."""
+    if fixed_width is not None:
+        return fixed_width
+    return max(STRIDE, -(-width // STRIDE) * STRIDE)
+
+
+def prepare_line(gray: np.ndarray, height: int = HEIGHT, fixed_width: int | None = None,
+                 name: str = "<image>") -> Line:
+    """Grayscale line -> network input: resize to ``height``, edge-pad on the right.
+
+    ``fixed_width`` set: the reference contract (pad to exactly that width; wider is an error).
+    ``fixed_width`` None: inkreader's variable width (round up to a multiple of 8, any width).
+    """
+    if gray.ndim != 2:
+        raise ImageError(f"{name}: expected a grayscale image, got shape {gray.shape}")
+    resized = resize_to_height(gray, height)
+    w = resized.shape[1]
+    if fixed_width is not None and w > fixed_width:
+        raise ImageError(
+            f"{name}: {w} px wide after resizing to height {height}, wider than the fixed input "
+            f"width {fixed_width} (the reference cannot read it); read it without --fixed-width")
+    target = pad_width(w, fixed_width)
+    pixels = np.pad(resized, ((0, 0), (0, target - w)), mode="edge") if target > w else resized
+    return Line(pixels=pixels, width=w, scale=gray.shape[1] / w, source_size=gray.shape)
+
+
+def stack_lines(lines: list[np.ndarray], width: int | None = None) -> np.ndarray:
+    """(H, W_i) uint8 lines -> (B, 1, H, W) float32 batch, each edge-padded to the widest."""
+    width = width or max(a.shape[1] for a in lines)
+    batch = np.empty((len(lines), 1, lines[0].shape[0], width), dtype=np.float32)
+    for i, a in enumerate(lines):
+        batch[i, 0, :, : a.shape[1]] = a
+        if a.shape[1] < width:
+            batch[i, 0, :, a.shape[1]:] = a[:, -1:]
+    return batch
+
+
+# --- GNHK page binarisation (reference preprocess_gnhk.py, see SPEC.md) -----------------------
+ENTROPY_RADIUS = 5
+BACKGROUND_KERNEL = 35
+CONTRAST_GAIN = 1.15
+ADAPTIVE_BLOCK = 31
+ADAPTIVE_C = 2
+
+
+def binarize_page(gray: np.ndarray) -> np.ndarray:
+    """The reference's whole-page binarisation: black text (0) on white (255)."""
+    from skimage.filters import threshold_otsu
+    from skimage.filters.rank import entropy
+    from skimage.morphology import disk
+
+    ent = entropy(gray, disk(ENTROPY_RADIUS))  # bits, 0..8 for uint8
+    u8 = (255 * (1 - ent / 8)).astype(np.uint8)
+    mask = np.where(u8 > threshold_otsu(u8), 255, 0).astype(np.uint8)  # 255: background
+    masked = cv2.bitwise_and(gray, mask)
+    kernel = np.ones((BACKGROUND_KERNEL, BACKGROUND_KERNEL), np.uint8)
+    background = cv2.dilate(masked, kernel)
+    text = cv2.absdiff(gray, background)
+    v = np.minimum(255, (255 - text.astype(np.float64)) * CONTRAST_GAIN).astype(np.uint8)
+    return cv2.adaptiveThreshold(v, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY,
+                                 ADAPTIVE_BLOCK, ADAPTIVE_C)
