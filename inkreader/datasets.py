@@ -99,7 +99,7 @@ def load_dataset(spec: str | Path, split: str | None = None) -> list[LineSample]
 
 def ctc_feasible(n_frames: int, label: list[int]) -> bool:
     """CTC needs one frame per label symbol plus one blank between each adjacent repeat."""
-    repeats = sum(1 for a, b in zip(label, label[1:]) if a == b)
+    repeats = sum(1 for a, b in zip(label, label[1:], strict=False) if a == b)
     return n_frames >= len(label) + repeats
 
 

@@ -55,7 +55,7 @@ def apply_designated(logits: np.ndarray, classes: np.ndarray, frames: np.ndarray
     for k, s in enumerate(charset.symbols, start=1):
         allowed[k] = s in designated.allowed
     out = classes.copy()
-    for i, (k, t) in enumerate(zip(classes, frames)):
+    for i, (k, t) in enumerate(zip(classes, frames, strict=True)):
         if allowed[k]:
             continue
         top = np.argsort(logits[t])[::-1][: designated.top_k]
@@ -72,3 +72,60 @@ def greedy_decode(logits: np.ndarray, charset: Charset,
     if designated is not None:
         classes = apply_designated(logits, classes, frames, charset, designated)
     return charset.decode(classes), classes, frames
+
+
+# --- decoding with confidences and positions (the one call the Recognizer makes) -------------
+
+@dataclass(frozen=True)
+class DecodedLine:
+    """A decoded line in frame units: the text and, per character, its class, the frames
+    [start, end) of its best-path run, and its confidence in [0, 1]."""
+
+    text: str
+    classes: np.ndarray  # (N,) emitted classes
+    spans: np.ndarray  # (N, 2) frame runs [start, end)
+    char_confidences: np.ndarray  # (N,) float
+    confidence: float  # the whole line, in [0, 1]
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """(T, C) logits -> (T, C) posteriors, computed stably in float64."""
+    z = logits.astype(np.float64)
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
+def frame_runs(path: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """(T,) best path, (N,) emission frames -> (N, 2) [start, end) of the run each starts."""
+    changes = np.append(np.flatnonzero(path[1:] != path[:-1]) + 1, path.size)
+    ends = changes[np.searchsorted(changes, frames, side="right")]
+    return np.stack([frames, ends], axis=1) if frames.size else np.zeros((0, 2), dtype=np.int64)
+
+
+class GreedyDecoder:
+    """Best-path CTC decoding (exactly ``greedy_decode``'s text) plus confidences and frame spans.
+
+    The Recognizer calls only ``decode``; a beam-search decoder can take its place by offering
+    the same method. Confidences come from the CTC posteriors: a character's is the highest
+    posterior of its class over its run of frames; the line's is the lowest of its characters'
+    (one doubtful character makes a doubtful line), or, for an empty line, the mean posterior
+    of the blank.
+    """
+
+    def __init__(self, charset: Charset, designated: Designated | None = None):
+        self.charset = charset
+        self.designated = designated
+
+    def decode(self, logits: np.ndarray) -> DecodedLine:
+        """(T, C) logits of one line -> DecodedLine."""
+        text, classes, frames = greedy_decode(logits, self.charset, self.designated)
+        probs = softmax(logits)  # (T, C)
+        spans = frame_runs(logits.argmax(axis=1), frames)
+        conf = np.array([probs[s:e, k].max() for k, (s, e) in zip(classes, spans, strict=True)])
+        if conf.size:
+            line = float(conf.min())
+        else:
+            line = float(probs[:, BLANK].mean()) if len(probs) else 0.0
+        return DecodedLine(text, classes, spans, conf, line)

@@ -92,7 +92,7 @@ class HandwritingRecognizer(nn.Module):
         return widths // self.config.stride
 
     def card_parameters(self) -> int:
-        """Parameters as the model card counts them: conv (BN folded), height collapse, classifier."""
+        """Parameters as the model card counts: conv (BN folded), height collapse, classifier."""
         convs = sum(m.weight.numel() + m.out_channels for m in self.modules()
                     if isinstance(m, nn.Conv2d))
         return convs + sum(p.numel() for m in (self.collapse, self.classifier)
@@ -142,3 +142,15 @@ def load_checkpoint(path: str | Path) -> tuple[HandwritingRecognizer, Charset, d
     model.load_state_dict(state)
     model.eval()
     return model, charset, payload.get("meta", {})
+
+
+def default_model_path() -> Path:
+    """The model shipped inside the package."""
+    return Path(__file__).resolve().parent / "models" / "default.pt"
+
+
+def resolve_model_path(spec: str | Path | None) -> Path:
+    """``None`` or ``"default"`` -> the shipped model; anything else is a path."""
+    if spec is None or str(spec) == "default":
+        return default_model_path()
+    return Path(spec)

@@ -1,0 +1,35 @@
+"""``inkreader train --config FILE [overrides]``: train, resume or fine-tune a model."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", required=True, help="TOML training config (see configs/)")
+    p.add_argument("--out", help="run folder (resumes if it holds last.pt)")
+    p.add_argument("--init", help="fine-tune from this checkpoint ('default' = shipped model)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--epoch-lines", type=int, help="lines drawn from the mixture per epoch")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--workers", type=int, help="data loader processes")
+    p.add_argument("--threads", type=int, help="torch threads (default: cores / processes)")
+    p.add_argument("--max-minutes", type=float, help="stop cleanly after this long")
+    p.add_argument("--val-limit", type=int, help="validate on the first N val lines")
+    p.add_argument("--checkpoint-minutes", type=float)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..train import fit
+    from ..trainconfig import load_config
+
+    cfg = load_config(args.config).with_overrides(
+        out=args.out, init=args.init, epochs=args.epochs, epoch_lines=args.epoch_lines,
+        batch_size=args.batch_size, lr=args.lr, seed=args.seed, workers=args.workers,
+        threads=args.threads, max_minutes=args.max_minutes, val_limit=args.val_limit,
+        checkpoint_minutes=args.checkpoint_minutes)
+    best = fit(cfg)
+    print(f"best model: {best}" if best.exists() else "no validation yet: no best model")
+    return 0

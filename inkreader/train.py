@@ -1,0 +1,277 @@
+"""Training: CTC loss, AdamW with warm-up + cosine, validation CER every epoch, the best model
+kept, a checkpoint every few minutes, exact resume after a kill, optional DDP (gloo on CPU).
+
+A run lives in one folder: ``config.toml`` (resolved config), ``last.pt`` (full training state),
+``best.pt`` (self-describing model, lowest validation CER), ``metrics.jsonl`` and ``curve.png``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import random
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from tqdm import tqdm
+
+from .charset import Charset
+from .decode import greedy_decode
+from .errors import InkreaderError
+from .metrics import ErrorRates
+from .model import (
+    HandwritingRecognizer,
+    ModelConfig,
+    load_checkpoint,
+    resolve_model_path,
+    save_checkpoint,
+)
+from .trainconfig import TrainConfig, dump_config
+from .traindata import BatchDataset, LoadedSource, collate, epoch_plan, load_source
+
+log = logging.getLogger(__name__)
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def lr_factor(step: int, total: int, warmup: int, floor: float) -> float:
+    """Linear warm-up, then cosine decay from 1 to ``floor`` at ``total`` steps."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+@torch.no_grad()
+def validate(model: HandwritingRecognizer, val: LoadedSource, charset: Charset,
+             batch_size: int = 16) -> ErrorRates:
+    """Greedy CER on the validation lines (no augmentation), batched by width."""
+    model.eval()
+    rates = ErrorRates()
+    order = np.argsort(val.widths)
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        batch = collate([val.images[i] for i in idx], [val.labels[i] for i in idx],
+                        [val.ids[i] for i in idx])
+        logits = model(batch["x"]).numpy()  # (T, B, C)
+        frames = model.output_lengths(batch["widths"]).tolist()
+        for j, i in enumerate(idx):
+            text, _, _ = greedy_decode(logits[: frames[j], j], charset)
+            rates.update(text, charset.decode(val.labels[i]))
+    return rates
+
+
+class Run:
+    """The state of one training run and its folder."""
+
+    def __init__(self, cfg: TrainConfig, rank: int = 0, world: int = 1):
+        self.cfg, self.rank, self.world = cfg, rank, world
+        self.dir = Path(cfg.out)
+        self.charset = Charset.gnhk()
+        self.model = HandwritingRecognizer(ModelConfig(dropout=cfg.dropout,
+                                                       num_classes=self.charset.num_classes))
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr,
+                                     weight_decay=cfg.weight_decay)
+        self.epoch, self.batch, self.step, self.lines_seen = 0, 0, 0, 0
+        self.best_cer, self.elapsed = float("inf"), 0.0
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def state(self) -> dict:
+        return {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
+                "epoch": self.epoch, "batch": self.batch, "step": self.step,
+                "lines_seen": self.lines_seen, "best_cer": self.best_cer,
+                "elapsed": self.elapsed, "experiment": self.cfg.experiment_key(),
+                "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.get_state(),
+                "python_rng": random.getstate()}
+
+    def save_last(self) -> None:
+        if self.rank != 0:
+            return
+        tmp = self.dir / "last.pt.tmp"
+        torch.save(self.state(), tmp)
+        tmp.replace(self.dir / "last.pt")  # atomic: a kill mid-save keeps the previous one
+        log.info("checkpoint: epoch %d batch %d step %d", self.epoch, self.batch, self.step)
+
+    def resume(self) -> bool:
+        path = self.dir / "last.pt"
+        if not path.exists():
+            return False
+        st = torch.load(path, map_location="cpu", weights_only=False)
+        if st["experiment"] != self.cfg.experiment_key():
+            raise InkreaderError(f"{path}: this run folder holds a different experiment; use a new "
+                                 "--out, or the same config to resume it")
+        self.model.load_state_dict(st["model"])
+        self.opt.load_state_dict(st["optimizer"])
+        for k in ("epoch", "batch", "step", "lines_seen", "best_cer", "elapsed"):
+            setattr(self, k, st[k])
+        torch.set_rng_state(st["torch_rng"])
+        np.random.set_state(st["numpy_rng"])
+        random.setstate(st["python_rng"])
+        log.info("resumed %s at epoch %d batch %d (step %d)", path, self.epoch, self.batch,
+                 self.step)
+        return True
+
+    def init_from(self, spec: str) -> None:
+        model, charset, _ = load_checkpoint(resolve_model_path(spec))
+        if charset != self.charset:
+            raise InkreaderError(f"{spec}: its charset differs from the training charset")
+        self.model.load_state_dict(model.state_dict())
+        log.info("initialised weights from %s", spec)
+
+    def log_metrics(self, record: dict) -> None:
+        if self.rank != 0:
+            return
+        with open(self.dir / "metrics.jsonl", "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+
+
+def setup_distributed() -> tuple[int, int]:
+    """(rank, world size); initialises gloo when launched by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("gloo")
+    return (dist.get_rank() if world > 1 else 0), world
+
+
+def fit(cfg: TrainConfig) -> Path:
+    """Train (or resume) the run ``cfg.out``; returns the path of its best model."""
+    rank, world = setup_distributed()
+    torch.set_num_threads(cfg.threads or max(1, available_cores() // world))
+    run = Run(cfg, rank, world)
+    run.dir.mkdir(parents=True, exist_ok=True)
+    resumed = run.resume()
+    if not resumed:
+        torch.manual_seed(cfg.seed)
+        run.model = HandwritingRecognizer(run.model.config)  # seeded initial weights
+        if cfg.init:
+            run.init_from(cfg.init)
+        run.opt = torch.optim.AdamW(run.model.parameters(), lr=cfg.lr,
+                                    weight_decay=cfg.weight_decay)
+    if rank == 0:
+        (run.dir / "config.toml").write_text(dump_config(cfg), encoding="utf-8")
+    height = run.model.config.height
+    sources = [load_source(s, run.charset, height, cfg.max_width, rank == 0) for s in cfg.train]
+    val = load_source(cfg.val, run.charset, height, cfg.max_width, rank == 0)
+    if cfg.val_limit:
+        keep = slice(0, cfg.val_limit)
+        val = LoadedSource(val.source, val.images[keep], val.labels[keep], val.ids[keep])
+    model = run.model
+    if world > 1:
+        model = torch.nn.parallel.DistributedDataParallel(run.model)
+    plan0 = epoch_plan(sources, cfg.epoch_lines, cfg.batch_size, cfg.seed, 0)
+    steps_per_epoch = len(plan0) // world
+    total_steps = steps_per_epoch * cfg.epochs
+    ctc = torch.nn.CTCLoss(blank=0, reduction="mean", zero_infinity=True)
+    started = time.monotonic() - run.elapsed
+    session_start = time.monotonic()
+    session_steps = 0
+    last_save = time.monotonic()
+    stop = _StopOnSignal()
+    while run.epoch < cfg.epochs:
+        plan = epoch_plan(sources, cfg.epoch_lines, cfg.batch_size, cfg.seed, run.epoch)
+        plan = plan[rank::world][:steps_per_epoch]
+        loader = torch.utils.data.DataLoader(
+            BatchDataset(sources, plan, cfg.seed, run.epoch, start=run.batch), batch_size=None,
+            shuffle=False, num_workers=cfg.workers, persistent_workers=False,
+            prefetch_factor=4 if cfg.workers else None)
+        run.model.train()
+        bar = tqdm(loader, total=len(plan), initial=run.batch, desc=f"epoch {run.epoch + 1}",
+                   disable=rank != 0, mininterval=10, dynamic_ncols=True)
+        loss_sum, loss_n, t0 = 0.0, 0, time.monotonic()
+        for batch in bar:
+            for g in run.opt.param_groups:
+                g["lr"] = cfg.lr * lr_factor(run.step, total_steps, cfg.warmup_steps,
+                                             cfg.min_lr_ratio)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+                logits = model(batch["x"])  # (T, B, C)
+            log_probs = logits.float().log_softmax(-1)
+            in_lengths = run.model.output_lengths(batch["widths"])
+            loss = ctc(log_probs, batch["targets"], in_lengths, batch["target_lengths"])
+            run.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.grad_clip)
+            run.opt.step()
+            run.step += 1
+            run.batch += 1
+            run.lines_seen += len(batch["ids"]) * world
+            loss_sum, loss_n = loss_sum + loss.item(), loss_n + 1
+            if run.step % cfg.log_every == 0:
+                speed = loss_n * cfg.batch_size * world / (time.monotonic() - t0)
+                bar.set_postfix(loss=f"{loss_sum / loss_n:.3f}", lps=f"{speed:.1f}")
+                run.elapsed = time.monotonic() - started
+                run.log_metrics({"step": run.step, "epoch": run.epoch, "lines": run.lines_seen,
+                                 "loss": loss_sum / loss_n, "lines_per_s": speed,
+                                 "lr": run.opt.param_groups[0]["lr"],
+                                 "minutes": run.elapsed / 60})
+                loss_sum, loss_n, t0 = 0.0, 0, time.monotonic()
+            session_steps += 1
+            now = time.monotonic()
+            done = (stop.requested
+                    or (cfg.max_minutes is not None and now - session_start > cfg.max_minutes * 60)
+                    or (cfg.max_steps is not None and session_steps >= cfg.max_steps))
+            if now - last_save > cfg.checkpoint_minutes * 60 or done:
+                run.elapsed = now - started
+                run.save_last()
+                last_save = now
+            if done:
+                log.info("stopping at step %d after %.1f minutes; the same command resumes",
+                         run.step, (now - session_start) / 60)
+                return run.dir / "best.pt"
+        bar.close()
+        run.epoch, run.batch = run.epoch + 1, 0
+        end_of_epoch(run, val, started)
+        last_save = time.monotonic()
+    if world > 1:
+        dist.barrier()
+    return run.dir / "best.pt"
+
+
+class _StopOnSignal:
+    """SIGTERM/SIGINT ask the loop to checkpoint and stop after the current step."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            # not possible outside the main thread (e.g. a test runner's thread): skip there
+            with contextlib.suppress(ValueError):
+                signal.signal(sig, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        log.warning("signal %d: checkpointing and stopping after this step", signum)
+        self.requested = True
+
+
+def end_of_epoch(run: Run, val: LoadedSource, started: float) -> None:
+    """Validate, keep the best model, checkpoint, log, plot (rank 0 only)."""
+    if run.rank == 0:
+        rates = validate(run.model, val, run.charset)
+        improved = rates.cer < run.best_cer
+        if improved:
+            run.best_cer = rates.cer
+            save_checkpoint(run.dir / "best.pt", run.model, run.charset, meta={
+                "trained": True, "epoch": run.epoch, "step": run.step,
+                "lines_seen": run.lines_seen, "val_cer": rates.cer, "val_wer": rates.wer,
+                "val": run.cfg.val.path, "config": run.cfg.to_dict()})
+        run.elapsed = time.monotonic() - started
+        run.log_metrics({"epoch": run.epoch, "step": run.step, "lines": run.lines_seen,
+                         "val_cer": rates.cer, "val_wer": rates.wer, "best": improved,
+                         "minutes": run.elapsed / 60})
+        log.info("epoch %d: val CER %.2f %% WER %.2f %%%s", run.epoch, 100 * rates.cer,
+                 100 * rates.wer, " (best)" if improved else "")
+        run.save_last()
+        from .trainplot import plot_curve
+        plot_curve(run.dir / "metrics.jsonl", run.dir / "curve.png")
+    if run.world > 1:
+        dist.barrier()

@@ -1,0 +1,137 @@
+"""Typed, strict training configuration: TOML in, dataclasses out, unknown keys are errors.
+
+The resolved config is written beside every run (``config.toml``) and stored in its checkpoints,
+so a resumed run can check it is continuing the same experiment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+
+import tomllib
+
+from .errors import InkreaderError
+
+
+class ConfigError(InkreaderError):
+    """A training config that cannot be used."""
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """One dataset of the training mixture (any format ``load_dataset`` reads)."""
+
+    path: str
+    split: str | None = None
+    weight: float = 1.0  # share of each epoch drawn from this source
+    augment: bool = True
+    limit: int | None = None  # use only the first N lines (quick experiments, tests)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    train: tuple[DataSource, ...]
+    val: DataSource
+    out: str = "runs/default"
+    init: str | None = None  # fine-tune from this checkpoint ("default" = the shipped model)
+    epochs: int = 40
+    epoch_lines: int = 6000  # lines drawn from the mixture per epoch
+    batch_size: int = 8
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 400
+    min_lr_ratio: float = 0.05  # cosine decay to lr * this at the last step
+    grad_clip: float = 5.0
+    max_width: int = 1600  # wider lines are squeezed to this width (at height 96)
+    val_limit: int | None = None  # validate on the first N val lines only
+    checkpoint_minutes: float = 10.0
+    max_minutes: float | None = None  # stop cleanly (with a checkpoint) after this long
+    max_steps: int | None = None  # stop cleanly after this many steps of this invocation
+    seed: int = 0
+    workers: int = 1
+    threads: int | None = None  # torch threads; None = the cores this process may use
+    dropout: float = 0.2
+    # "bf16": autocast matmuls/convs/LSTMs to bfloat16 (fp32 master weights); about 2x the
+    # lines/s on CPUs with AVX512-BF16 (bench/train_throughput.py), slow on CPUs without it.
+    precision: str = "fp32"
+    log_every: int = 50
+
+    def __post_init__(self) -> None:
+        if self.precision not in ("fp32", "bf16"):
+            raise ConfigError(f"precision must be 'fp32' or 'bf16', got {self.precision!r}")
+
+    def with_overrides(self, **kw) -> TrainConfig:
+        return replace(self, **{k: v for k, v in kw.items() if v is not None})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def experiment_key(self) -> dict:
+        """What must not change when a run is resumed (budget and machine knobs may)."""
+        d = self.to_dict()
+        for k in ("max_minutes", "max_steps", "workers", "threads", "checkpoint_minutes",
+                  "log_every", "out", "epochs"):
+            d.pop(k)
+        return d
+
+
+def _strict(cls, d: dict, where: str):
+    names = {f.name for f in fields(cls)}
+    unknown = set(d) - names
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)} (known: {sorted(names)})")
+    return d
+
+
+def _source(d: dict, where: str) -> DataSource:
+    if "path" not in d:
+        raise ConfigError(f"{where}: a data source needs a 'path'")
+    return DataSource(**_strict(DataSource, d, where))
+
+
+def config_from_dict(d: dict, where: str = "config") -> TrainConfig:
+    d = dict(_strict(TrainConfig, d, where))
+    if not d.get("train"):
+        raise ConfigError(f"{where}: needs at least one [[train]] source")
+    if "val" not in d:
+        raise ConfigError(f"{where}: needs a [val] source")
+    d["train"] = tuple(_source(s, f"{where} [[train]]") for s in d["train"])
+    d["val"] = _source(d["val"], f"{where} [val]")
+    return TrainConfig(**d)
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    """Read a TOML config; relative dataset paths are taken relative to the current folder."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    return config_from_dict(data, str(path))
+
+
+def dump_config(cfg: TrainConfig) -> str:
+    """TOML text of a resolved config (the subset of TOML this config needs)."""
+    def value(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return repr(v)
+
+    def table(d: dict) -> list[str]:
+        return [f"{k} = {value(v)}" for k, v in d.items() if v is not None]
+
+    d = cfg.to_dict()
+    lines = table({k: v for k, v in d.items() if k not in ("train", "val")})
+    for s in d["train"]:
+        lines += ["", "[[train]]", *table(s)]
+    lines += ["", "[val]", *table(d["val"])]
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["ConfigError", "DataSource", "TrainConfig", "config_from_dict", "dump_config",
+           "load_config"]

@@ -1,0 +1,148 @@
+"""Training data: lines decoded once into memory at height 96, an epoch plan drawn from the
+weighted mixture, and a batch-level torch Dataset so a DataLoader worker builds whole batches.
+
+Every random choice is a function of (seed, epoch, batch, position), so a run killed at batch k
+and resumed replays exactly the same batches k, k+1, ... with the same augmentation.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .augment import augment_line
+from .charset import Charset
+from .datasets import LineSample, ctc_feasible, load_dataset
+from .errors import InkreaderError
+from .preprocess import STRIDE, pad_width, read_gray, resize_to_height, stack_lines
+from .trainconfig import DataSource
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadedSource:
+    """A data source in memory: resized images (96, W) uint8 and encoded labels."""
+
+    source: DataSource
+    images: list[np.ndarray]
+    labels: list[list[int]]
+    ids: list[str]
+
+    @property
+    def widths(self) -> np.ndarray:
+        return np.array([im.shape[1] for im in self.images])
+
+
+def _sample_image(sample: LineSample, page_cache: dict) -> np.ndarray:
+    if sample.polygon is None:
+        return read_gray(sample.path)
+    from .pagexml import crop_line  # lines cut from page polygons
+    if sample.path not in page_cache:
+        page_cache.clear()
+        page_cache[sample.path] = read_gray(sample.path)
+    return crop_line(page_cache[sample.path], sample.polygon)
+
+
+def load_source(source: DataSource, charset: Charset, height: int, max_width: int,
+                show_progress: bool = True) -> LoadedSource:
+    """Decode, resize and encode every usable line; drop (and log by id) the unusable ones:
+    unreadable images, characters outside the charset, CTC-infeasible labels."""
+    samples = load_dataset(source.path, source.split)
+    if source.limit is not None:
+        samples = samples[: source.limit]
+    images, labels, ids = [], [], []
+    dropped: dict[str, list[str]] = {"unreadable": [], "charset": [], "empty": [], "ctc": []}
+    page_cache: dict = {}
+    for s in tqdm(samples, desc=f"loading {source.path}", disable=not show_progress,
+                  mininterval=5, leave=False):
+        text = charset.normalize(s.text)
+        if not text:
+            dropped["empty"].append(s.id)
+            continue
+        if charset.unknown(text):
+            dropped["charset"].append(s.id)
+            continue
+        try:
+            img = resize_to_height(_sample_image(s, page_cache), height)
+        except InkreaderError as exc:
+            dropped["unreadable"].append(f"{s.id} ({exc})")
+            continue
+        if img.shape[1] > max_width:
+            img = cv2.resize(img, (max_width, height), interpolation=cv2.INTER_AREA)
+        label = charset.encode(text)
+        if not ctc_feasible(pad_width(img.shape[1], None) // STRIDE, label):
+            dropped["ctc"].append(s.id)
+            continue
+        images.append(img)
+        labels.append(label)
+        ids.append(s.id)
+    for why, which in dropped.items():
+        if which:
+            log.warning("%s: dropped %d lines (%s), e.g. %s", source.path, len(which), why,
+                        ", ".join(which[:5]))
+    if not images:
+        raise InkreaderError(f"{source.path}: no usable lines")
+    log.info("%s: %d lines", source.path, len(images))
+    return LoadedSource(source, images, labels, ids)
+
+
+def epoch_plan(sources: list[LoadedSource], epoch_lines: int, batch_size: int, seed: int,
+               epoch: int) -> list[np.ndarray]:
+    """The batches of one epoch: rows of (source, index), drawn by weight, bucketed by width."""
+    rng = np.random.default_rng([seed, epoch])
+    total_w = sum(s.source.weight for s in sources)
+    picks = []
+    for k, s in enumerate(sources):
+        n = int(round(epoch_lines * s.source.weight / total_w))
+        # without replacement until the source is used up, then a fresh permutation
+        perms = [rng.permutation(len(s.images)) for _ in range(-(-n // len(s.images)))]
+        idx = np.concatenate(perms)[:n] if perms else np.array([], dtype=int)
+        picks.append(np.stack([np.full(len(idx), k), idx], axis=1))
+    items = np.concatenate(picks)
+    widths = np.array([sources[k].images[i].shape[1] for k, i in items])
+    from .datasets import width_buckets
+    return [items[b] for b in width_buckets(widths, batch_size, rng)]
+
+
+class BatchDataset(torch.utils.data.Dataset):
+    """Item b = the collated batch b of an epoch plan (augmentation seeded by its position)."""
+
+    def __init__(self, sources: list[LoadedSource], plan: list[np.ndarray], seed: int,
+                 epoch: int, start: int = 0):
+        self.sources, self.plan, self.seed = sources, plan, seed
+        self.epoch, self.start = epoch, start
+
+    def __len__(self) -> int:
+        return len(self.plan) - self.start
+
+    def __getitem__(self, i: int) -> dict:
+        b = self.start + i
+        images, labels, ids = [], [], []
+        for pos, (k, idx) in enumerate(self.plan[b]):
+            src = self.sources[k]
+            img = src.images[idx]
+            if src.source.augment:
+                rng = np.random.default_rng([self.seed, self.epoch, b, pos])
+                aug = augment_line(img, rng)
+                # keep the augmented line only if CTC can still align its label
+                if ctc_feasible(pad_width(aug.shape[1], None) // STRIDE, src.labels[idx]):
+                    img = aug
+            images.append(img)
+            labels.append(src.labels[idx])
+            ids.append(src.ids[idx])
+        return collate(images, labels, ids)
+
+
+def collate(images: list[np.ndarray], labels: list[list[int]], ids: list[str]) -> dict:
+    """Lines -> {x (B,1,H,W) float32, widths, targets (sum L,), target_lengths, ids}."""
+    widths = torch.tensor([pad_width(im.shape[1], None) for im in images])
+    x = torch.from_numpy(stack_lines(images, int(widths.max())))
+    return {"x": x, "widths": widths,
+            "targets": torch.tensor([c for lab in labels for c in lab], dtype=torch.long),
+            "target_lengths": torch.tensor([len(lab) for lab in labels]), "ids": ids}
