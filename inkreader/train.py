@@ -185,7 +185,10 @@ def fit(cfg: TrainConfig) -> Path:
         loader = torch.utils.data.DataLoader(
             BatchDataset(sources, plan, cfg.seed, run.epoch, start=run.batch), batch_size=None,
             shuffle=False, num_workers=cfg.workers, persistent_workers=False,
-            prefetch_factor=4 if cfg.workers else None)
+            prefetch_factor=4 if cfg.workers else None,
+            # its own generator: a loader drawing its base seed from the global RNG would shift
+            # the dropout stream whenever a resume creates the loader at another step
+            generator=torch.Generator().manual_seed(cfg.seed))
         run.model.train()
         bar = tqdm(loader, total=len(plan), initial=run.batch, desc=f"epoch {run.epoch + 1}",
                    disable=rank != 0, mininterval=10, dynamic_ncols=True)

@@ -1,0 +1,152 @@
+"""Training: strict config, CTC feasibility, loss goes down, exact resume (in-process and after
+SIGKILL), DDP with two processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from inkreader.datasets import ctc_feasible
+from inkreader.model import load_checkpoint
+from inkreader.train import fit, lr_factor
+from inkreader.trainconfig import (
+    ConfigError,
+    DataSource,
+    TrainConfig,
+    config_from_dict,
+    dump_config,
+    load_config,
+)
+
+from .conftest import ROOT
+
+
+def tiny_config(train_tsv: Path, val_tsv: Path, out: Path, **kw) -> TrainConfig:
+    base = dict(train=(DataSource(str(train_tsv)),), val=DataSource(str(val_tsv), augment=False),
+                out=str(out), epochs=2, epoch_lines=16, batch_size=4, warmup_steps=2,
+                workers=0, threads=1, log_every=1, seed=3)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_config_rejects_unknown_keys_and_round_trips(tmp_path, tiny_tsvs):
+    with pytest.raises(ConfigError, match="unknown keys.*'epochz'"):
+        config_from_dict({"epochz": 3, "train": [{"path": "a"}], "val": {"path": "b"}})
+    with pytest.raises(ConfigError, match="unknown keys.*'wieght'"):
+        config_from_dict({"train": [{"path": "a", "wieght": 2}], "val": {"path": "b"}})
+    cfg = tiny_config(*tiny_tsvs, tmp_path / "run", precision="bf16")
+    (tmp_path / "c.toml").write_text(dump_config(cfg), encoding="utf-8")
+    assert load_config(tmp_path / "c.toml") == cfg
+
+
+def test_ctc_feasibility_counts_repeats():
+    assert ctc_feasible(3, [1, 2, 3])
+    assert not ctc_feasible(3, [1, 1, 2])  # the repeat needs a blank between
+    assert ctc_feasible(4, [1, 1, 2])
+
+
+def test_lr_schedule_warms_up_then_decays_to_floor():
+    assert lr_factor(0, 100, 10, 0.1) == pytest.approx(0.1)
+    assert lr_factor(9, 100, 10, 0.1) == pytest.approx(1.0)
+    assert lr_factor(100, 100, 10, 0.1) == pytest.approx(0.1)
+    assert lr_factor(30, 100, 10, 0.1) > lr_factor(60, 100, 10, 0.1)
+
+
+def test_loss_goes_down_and_best_model_reads_an_image(tmp_path, tiny_tsvs):
+    cfg = tiny_config(*tiny_tsvs, tmp_path / "run", epochs=4, epoch_lines=24, lr=3e-3)
+    best = fit(cfg)
+    records = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    losses = [r["loss"] for r in records if "loss" in r]
+    assert len(losses) == 24
+    assert sum(losses[-4:]) / 4 < 0.7 * sum(losses[:4]) / 4
+    assert (tmp_path / "run" / "curve.png").stat().st_size > 1000
+    model, charset, meta = load_checkpoint(best)
+    assert meta["trained"] and 0 <= meta["val_cer"] <= 1.5 and len(charset) == 94
+    from inkreader.preprocess import prepare_line, read_gray, stack_lines
+    line = prepare_line(read_gray(ROOT / "../shared/data/gnhk/sample_line.jpg"))
+    with torch.no_grad():
+        logits = model(torch.from_numpy(stack_lines([line.pixels])))
+    assert logits.shape == (line.pixels.shape[1] // 8, 1, 95)
+
+
+def _weights(path: Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=False)["model"]
+
+
+def test_resume_is_exact(tmp_path, tiny_tsvs):
+    straight = tiny_config(*tiny_tsvs, tmp_path / "a")
+    fit(straight)
+    # the same experiment, stopped mid-epoch twice and resumed each time
+    broken = tiny_config(*tiny_tsvs, tmp_path / "b", max_steps=3)
+    fit(broken)
+    state = torch.load(tmp_path / "b" / "last.pt", weights_only=False)
+    assert (state["epoch"], state["batch"], state["step"]) == (0, 3, 3)
+    fit(broken)
+    fit(tiny_config(*tiny_tsvs, tmp_path / "b"))
+    a, b = _weights(tmp_path / "a" / "last.pt"), _weights(tmp_path / "b" / "last.pt")
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_resume_refuses_a_different_experiment(tmp_path, tiny_tsvs):
+    fit(tiny_config(*tiny_tsvs, tmp_path / "a", max_steps=1))
+    from inkreader.errors import InkreaderError
+    with pytest.raises(InkreaderError, match="different experiment"):
+        fit(tiny_config(*tiny_tsvs, tmp_path / "a", lr=0.5))
+
+
+def _cli_train(config: Path, out: Path, *extra: str) -> subprocess.Popen:
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    return subprocess.Popen([sys.executable, "-m", "inkreader.cli", "train", "--config",
+                             str(config), "--out", str(out), *extra], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def test_killed_run_continues_where_its_checkpoint_was(tmp_path, tiny_tsvs):
+    cfg = tiny_config(*tiny_tsvs, tmp_path / "run", epochs=3, checkpoint_minutes=0.0)
+    config = tmp_path / "c.toml"
+    config.write_text(dump_config(cfg), encoding="utf-8")
+    proc = _cli_train(config, tmp_path / "run")
+    last = tmp_path / "run" / "last.pt"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if last.exists() and torch.load(last, weights_only=False)["step"] >= 5:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = torch.load(last, weights_only=False)["step"]
+    assert 5 <= killed_at < 12
+    proc = _cli_train(config, tmp_path / "run")
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert f"resumed {last}" in err
+    final = torch.load(last, weights_only=False)
+    assert final["step"] == 12 and final["epoch"] == 3  # 3 epochs of 4 steps, not restarted
+    steps = [json.loads(x).get("step") for x in (tmp_path / "run" / "metrics.jsonl").open()]
+    assert steps.count(1) == 1  # step 1 was never trained twice
+
+
+def test_ddp_two_processes(tmp_path, tiny_tsvs):
+    cfg = tiny_config(*tiny_tsvs, tmp_path / "run", epochs=1, epoch_lines=16)
+    config = tmp_path / "c.toml"
+    config.write_text(dump_config(cfg), encoding="utf-8")
+    torchrun = Path(sys.executable).with_name("torchrun")
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    res = subprocess.run([str(torchrun), "--nproc_per_node", "2", "--master_port", "29517",
+                          "-m", "inkreader.cli", "train", "--config", str(config)],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=False)
+    # 16 lines in batches of 4 split over 2 ranks: 2 steps, 16 lines seen in all
+    assert state["step"] == 2 and state["lines_seen"] == 16
+    assert (tmp_path / "run" / "best.pt").exists()
