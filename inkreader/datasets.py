@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class LineSample:
-    """One line: where its pixels come from and its label. ``crop`` is set for lines cut from
-    a page: (polygon points as an (N, 2) int array) and then ``path`` is the page image."""
+    """One line: where its pixels come from and its label. ``polygon`` is set for lines cut
+    from a page (a tuple of (x, y) int points) and then ``path`` is the page image."""
 
     path: Path
     text: str

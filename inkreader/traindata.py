@@ -17,9 +17,10 @@ from tqdm import tqdm
 
 from .augment import augment_line
 from .charset import Charset
-from .datasets import LineSample, ctc_feasible, load_dataset
+from .datasets import ctc_feasible, load_dataset
 from .errors import InkreaderError
-from .preprocess import STRIDE, pad_width, read_gray, resize_to_height, stack_lines
+from .pagexml import PageImages, line_image
+from .preprocess import STRIDE, pad_width, resize_to_height, stack_lines
 from .trainconfig import DataSource
 
 log = logging.getLogger(__name__)
@@ -39,16 +40,6 @@ class LoadedSource:
         return np.array([im.shape[1] for im in self.images])
 
 
-def _sample_image(sample: LineSample, page_cache: dict) -> np.ndarray:
-    if sample.polygon is None:
-        return read_gray(sample.path)
-    from .pagexml import crop_line  # lines cut from page polygons
-    if sample.path not in page_cache:
-        page_cache.clear()
-        page_cache[sample.path] = read_gray(sample.path)
-    return crop_line(page_cache[sample.path], sample.polygon)
-
-
 def load_source(source: DataSource, charset: Charset, height: int, max_width: int,
                 show_progress: bool = True) -> LoadedSource:
     """Decode, resize and encode every usable line; drop (and log by id) the unusable ones:
@@ -58,7 +49,7 @@ def load_source(source: DataSource, charset: Charset, height: int, max_width: in
         samples = samples[: source.limit]
     images, labels, ids = [], [], []
     dropped: dict[str, list[str]] = {"unreadable": [], "charset": [], "empty": [], "ctc": []}
-    page_cache: dict = {}
+    pages = PageImages()  # lines cut from page polygons decode their page once
     for s in tqdm(samples, desc=f"loading {source.path}", disable=not show_progress,
                   mininterval=5, leave=False):
         text = charset.normalize(s.text)
@@ -69,7 +60,7 @@ def load_source(source: DataSource, charset: Charset, height: int, max_width: in
             dropped["charset"].append(s.id)
             continue
         try:
-            img = resize_to_height(_sample_image(s, page_cache), height)
+            img = resize_to_height(line_image(s, pages), height)
         except InkreaderError as exc:
             dropped["unreadable"].append(f"{s.id} ({exc})")
             continue
