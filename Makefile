@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint setup fonts clean-venv
+.PHONY: demo test lint setup fonts browser clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,13 +19,16 @@ setup: $(STAMP)
 fonts:
 	bash scripts/install_fonts.sh
 
+browser:
+	bash scripts/install_browser.sh
+
 demo: setup
 	$(BIN)/inkreader read ../shared/data/gnhk/sample_line.jpg
 
 lint: setup
 	$(BIN)/ruff check inkreader tests bench
 
-test: setup fonts lint
+test: setup fonts browser lint
 	$(BIN)/pytest
 
 clean-venv:
