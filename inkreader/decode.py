@@ -6,6 +6,7 @@ Logits arrive as (T, C) per line (numpy). Blank is class 0.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -102,6 +103,14 @@ def frame_runs(path: np.ndarray, frames: np.ndarray) -> np.ndarray:
     changes = np.append(np.flatnonzero(path[1:] != path[:-1]) + 1, path.size)
     ends = changes[np.searchsorted(changes, frames, side="right")]
     return np.stack([frames, ends], axis=1) if frames.size else np.zeros((0, 2), dtype=np.int64)
+
+
+class Decoder(Protocol):
+    """What the Recognizer calls for each line (from several threads at once)."""
+
+    def decode(self, logits: np.ndarray) -> DecodedLine:
+        """(T, C) logits of one line -> DecodedLine."""
+        ...
 
 
 class GreedyDecoder:

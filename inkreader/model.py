@@ -143,14 +143,3 @@ def load_checkpoint(path: str | Path) -> tuple[HandwritingRecognizer, Charset, d
     model.eval()
     return model, charset, payload.get("meta", {})
 
-
-def default_model_path() -> Path:
-    """The model shipped inside the package."""
-    return Path(__file__).resolve().parent / "models" / "default.pt"
-
-
-def resolve_model_path(spec: str | Path | None) -> Path:
-    """``None`` or ``"default"`` -> the shipped model; anything else is a path."""
-    if spec is None or str(spec) == "default":
-        return default_model_path()
-    return Path(spec)

@@ -79,7 +79,12 @@ def _convert_with_pil(data: bytes, name: str) -> np.ndarray:
         raise ImageError(f"{name}: corrupt or truncated image ({exc})") from None
     if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         a = np.asarray(im, dtype=np.float64)
-        top = 65535.0 if im.mode.startswith("I;16") or a.max() > 255 else 255.0
+        if im.mode == "F" and a.max() <= 1.0:
+            top = 1.0  # a float image in 0..1
+        elif im.mode.startswith("I;16") or a.max() > 255:
+            top = 65535.0
+        else:
+            top = 255.0
         return np.clip(np.round(a * (255.0 / top)), 0, 255).astype(np.uint8)
     if im.mode in ("1", "CMYK", "YCbCr", "LAB", "HSV"):
         im = im.convert("RGB")

@@ -30,9 +30,9 @@ from .model import (
     HandwritingRecognizer,
     ModelConfig,
     load_checkpoint,
-    resolve_model_path,
     save_checkpoint,
 )
+from .paths import resolve_model_path
 from .trainconfig import TrainConfig, dump_config
 from .traindata import BatchDataset, LoadedSource, collate, epoch_plan, load_source
 

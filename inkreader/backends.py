@@ -1,0 +1,214 @@
+"""Inference backends behind one call: ``run((B, 1, H, W) float32 raw pixels) -> (T, B, C) logits``.
+
+PyTorch runs a checkpoint eagerly; ONNX Runtime and OpenVINO run an ONNX graph (exported in
+memory from a checkpoint, once) or a file (.onnx; OpenVINO also .xml IR, official OMZ ones
+included). Each backend reads its geometry from the model: input height, a static width or batch
+if the model has one, and the class count.
+
+Throughput comes from ``streams``: that many ``run`` calls may be in flight at once, each with
+``threads // streams`` threads. On this project's 2-core CPU, two concurrent single-threaded
+requests beat one two-threaded request (the LSTMs are sequential over time and parallelise poorly
+inside one request): see bench/backends.py.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelError
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("torch", "onnx", "openvino")
+
+
+def cpu_count() -> int:
+    """Cores this process may run on (the affinity mask, not the machine's total)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class Backend:
+    """Common description of a loaded model; subclasses implement ``run``."""
+
+    name = "?"
+
+    def __init__(self, source: str, input_shape: list, num_classes: int | None, streams: int):
+        self.source = source  # for messages: a path or "<checkpoint> (exported in memory)"
+        if len(input_shape) != 4:
+            raise ModelError(f"{source}: expected a (B, 1, H, W) input, found rank "
+                             f"{len(input_shape)}")
+        batch, _, height, width = (d if isinstance(d, int) and d > 0 else None
+                                   for d in input_shape)
+        self.height: int | None = height
+        self.static_width: int | None = width
+        self.static_batch: int | None = batch
+        self.num_classes = num_classes
+        self.streams = streams
+        self.metadata: dict[str, str] = {}
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """(B, 1, H, W) float32 raw 0..255 -> (T, B, C) float32 logits. Thread-safe."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        shape = [self.static_batch or "B", 1, self.height or "H", self.static_width or "W"]
+        return f"{self.name} {self.source} input {shape} classes {self.num_classes}"
+
+
+class TorchBackend(Backend):
+    """A ``HandwritingRecognizer`` run eagerly (the reference implementation of the others)."""
+
+    name = "torch"
+
+    def __init__(self, model, source: str = "<model>", threads: int | None = None):
+        import torch
+
+        if threads:
+            torch.set_num_threads(threads)  # process-wide: only when the caller asks
+        cfg = model.config
+        super().__init__(source, [0, 1, cfg.height, 0], cfg.num_classes, streams=1)
+        self.model = model.eval()
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            return self.model(torch.from_numpy(batch)).numpy()
+
+
+class OnnxBackend(Backend):
+    """ONNX Runtime on the CPU. ``source`` is a .onnx path or the bytes of an ONNX graph."""
+
+    name = "onnx"
+
+    def __init__(self, source: str | Path | bytes, threads: int, streams: int,
+                 label: str | None = None):
+        import onnxruntime as ort
+
+        label = label or str(source)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = max(1, threads // streams)
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3  # warnings about unused initializers etc. are noise here
+        src = source if isinstance(source, bytes) else str(source)
+        try:
+            self.session = ort.InferenceSession(src, opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise ModelError(f"{label}: cannot load the ONNX model ({exc})") from None
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        if len(inputs) != 1:
+            raise ModelError(f"{label}: expected one input, found {len(inputs)}")
+        out = next((o for o in outputs if o.name == "output"), outputs[0])
+        self.input_name, self.output_name = inputs[0].name, out.name
+        classes = out.shape[-1] if out.shape and isinstance(out.shape[-1], int) else None
+        super().__init__(label, list(inputs[0].shape), classes, streams)
+        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run([self.output_name], {self.input_name: batch})[0]
+
+
+class OpenVinoBackend(Backend):
+    """OpenVINO on ``device``. ``source`` is an .xml IR, a .onnx path or ONNX bytes.
+
+    ``precision`` is the CPU's inference precision: "f32" by default, so the text is the same as
+    on the other backends (on CPUs with bf16 support OpenVINO would otherwise pick bf16).
+    """
+
+    name = "openvino"
+
+    def __init__(self, source: str | Path | bytes, device: str, threads: int, streams: int,
+                 precision: str = "f32", label: str | None = None):
+        import openvino as ov
+
+        label = label or str(source)
+        core = ov.Core()
+        try:
+            model = core.read_model(source if isinstance(source, bytes) else str(source))
+        except Exception as exc:
+            raise ModelError(f"{label}: cannot load the model with OpenVINO ({exc})") from None
+        if len(model.inputs) != 1:
+            raise ModelError(f"{label}: expected one input, found {len(model.inputs)}")
+        out = next((o for o in model.outputs if "output" in o.get_names()), model.outputs[0])
+        self.output_index = list(model.outputs).index(out)
+        last = out.get_partial_shape()[-1] if out.get_partial_shape().rank.is_static else None
+        classes = last.get_length() if last is not None and last.is_static else None
+        dims = [d.get_length() if d.is_static else 0 for d in model.input(0).get_partial_shape()]
+        super().__init__(label, dims, classes, streams)
+        self.metadata = {key: str(model.get_rt_info([key]).astype(str))
+                         for key in ("inkreader.charset", "inkreader.config")
+                         if model.has_rt_info([key])}
+        config = {"INFERENCE_PRECISION_HINT": precision}
+        if device.upper() == "CPU":
+            config.update({"NUM_STREAMS": streams, "INFERENCE_NUM_THREADS": threads})
+        try:
+            compiled = core.compile_model(model, device, config)
+        except Exception as exc:
+            reason = [s for s in str(exc).splitlines() if s.strip()][-1:]  # the cause, last
+            raise ModelError(f"{label}: cannot compile for device {device!r} (available: "
+                             f"{', '.join(core.available_devices)}): {''.join(reason)}") from None
+        # One infer request per stream, lent to one run() at a time (requests are not reentrant).
+        self._requests: queue.SimpleQueue = queue.SimpleQueue()
+        for _ in range(streams):
+            self._requests.put(compiled.create_infer_request())
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        request = self._requests.get()
+        try:
+            request.infer({0: batch})
+            return request.get_output_tensor(self.output_index).data.copy()
+        finally:
+            self._requests.put(request)
+
+
+def checkpoint_backend(model, backend: str, source: str, device: str, threads: int | None,
+                       streams: int, precision: str) -> Backend:
+    """A checkpoint's model on ``backend``; ONNX Runtime and OpenVINO get a dynamic ONNX graph
+    exported in memory once (compiled once, reused for every call)."""
+    if backend == "torch":
+        return TorchBackend(model, source, threads)
+    threads = threads or cpu_count()
+    from .export import onnx_bytes
+
+    graph = onnx_bytes(model, fixed_width=False)
+    label = f"{source} (exported to ONNX in memory)"
+    if backend == "onnx":
+        return OnnxBackend(graph, threads, streams, label)
+    return OpenVinoBackend(graph, device, threads, streams, precision, label)
+
+
+def file_backend(path: Path, backend: str, device: str, threads: int, streams: int,
+                 precision: str) -> Backend:
+    """An .onnx or OpenVINO .xml file on ``backend``."""
+    suffix = path.suffix.lower()
+    if suffix == ".xml" and backend != "openvino":
+        raise ModelError(f"{path}: an OpenVINO IR runs only on --backend openvino")
+    if backend == "torch":
+        raise ModelError(f"{path}: the torch backend needs a .pt checkpoint")
+    if suffix == ".xml" and not path.with_suffix(".bin").is_file():
+        raise ModelError(f"{path}: its weights {path.with_suffix('.bin').name} are missing")
+    if backend == "onnx":
+        return OnnxBackend(path, threads, streams)
+    return OpenVinoBackend(path, device, threads, streams, precision)
+
+
+def embedded_charset(backend: Backend) -> list[str] | None:
+    """The charset an inkreader export stored in the model's metadata, if any."""
+    raw = backend.metadata.get("inkreader.charset")
+    if not raw:
+        return None
+    try:
+        symbols = json.loads(raw)
+    except ValueError:
+        log.warning("%s: unreadable embedded charset ignored", backend.source)
+        return None
+    return symbols if isinstance(symbols, list) and symbols else None

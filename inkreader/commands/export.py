@@ -1,0 +1,70 @@
+"""``inkreader export --format onnx|openvino --out PATH [--fixed-width] [--model M]``: export a
+checkpoint and print its verification (checker, names and shapes, parameter total, logits
+parity with PyTorch, the same decoded text on real lines, a timing). Exit code 1 if a check
+failed (the file is kept for inspection)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+CHECK_LINES = 3  # Hooker lines checked besides the GNHK sample line
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--format", required=True, choices=("onnx", "openvino"))
+    p.add_argument("--out", required=True, type=Path,
+                   help="output file: .onnx, or .xml for OpenVINO (its .bin goes beside it)")
+    p.add_argument("--fixed-width", action="store_true",
+                   help="the reference contract: input actual_input [1,1,96,2000], output "
+                   "output [250,1,95]; default: dynamic batch and width")
+    p.add_argument("-m", "--model", help="a .pt checkpoint (default: the packaged model)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output")
+    p.add_argument("--fp16", action="store_true",
+                   help="OpenVINO: store the weights as FP16 (half the size; default FP32)")
+    p.add_argument("--check-images", nargs="+", type=Path, metavar="IMAGE",
+                   help="line images to verify on (default: ../shared's GNHK sample line and "
+                   f"{CHECK_LINES} Hooker lines, or a synthetic line if ../shared is absent)")
+
+
+def run(args) -> int:
+    from ..errors import ModelError
+    from ..export import export_onnx, export_openvino, verify_export
+    from ..model import load_checkpoint
+    from ..paths import resolve_model_path
+
+    path = resolve_model_path(args.model)
+    if path.suffix.lower() in (".onnx", ".xml"):
+        raise ModelError(f"{path}: export starts from a .pt checkpoint")
+    model, charset, _ = load_checkpoint(path)
+    if args.format == "onnx":
+        out = export_onnx(model, args.out, args.fixed_width, charset, force=args.force)
+    else:
+        out = export_openvino(model, args.out, args.fixed_width, charset, force=args.force,
+                              compress_to_fp16=args.fp16)
+    with tempfile.TemporaryDirectory() as tmp:
+        images = args.check_images or default_check_images(Path(tmp))
+        report = verify_export(model, charset, out, args.format, args.fixed_width, images)
+    print(f"model {path}")
+    print(report.report())
+    return 0 if report.ok else 1
+
+
+def default_check_images(tmp: Path) -> list[Path]:
+    """The GNHK sample line and a few Hooker lines from ../shared (beside the working folder or
+    the repository), else one synthetic line written into ``tmp``."""
+    here = Path(__file__).resolve()
+    for root in (Path.cwd().parent / "shared", here.parents[3] / "shared"):
+        sample = root / "data" / "gnhk" / "sample_line.jpg"
+        if sample.is_file():
+            hooker = sorted((root / "data" / "hooker" / "lines").glob("*.jpg"))[:CHECK_LINES]
+            return [sample, *hooker]
+    import cv2
+    import numpy as np
+
+    line = np.full((64, 640), 255, np.uint8)
+    cv2.putText(line, "Picture ID. and Passport photo", (8, 44),
+                cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.1, 0, 2, cv2.LINE_AA)
+    path = tmp / "synthetic_line.png"
+    cv2.imwrite(str(path), line)
+    return [path]

@@ -1,0 +1,347 @@
+"""Recognizer: one object that reads line images with any backend and returns typed results.
+
+    rec = Recognizer.load()                          # the packaged model, fastest backend
+    for r in rec.read_paths(["a.jpg", "b.png"]):     # results in input order
+        print(r.name, r.text, r.confidence, r.error)
+
+The fast path (issue 5): lines are sorted by width and cut into batches of similar width
+(variable width, no padding to 2000); several batches are in flight at once (``streams``), and
+the worker threads decode and prepare the next images while others run inference (OpenCV,
+Pillow, ONNX Runtime and OpenVINO release the GIL). A bad image becomes a result with ``error``
+set; the other lines are still read.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .backends import Backend, checkpoint_backend, cpu_count, embedded_charset, file_backend
+from .charset import Charset
+from .decode import DecodedLine, Decoder, Designated, GreedyDecoder
+from .errors import CharsetError, ImageError, ModelError
+from .paths import resolve_model_path
+from .preprocess import (
+    FIXED_WIDTH,
+    HEIGHT,
+    Line,
+    pad_width,
+    prepare_line,
+    read_gray,
+    resized_width,
+    stack_lines,
+)
+
+log = logging.getLogger(__name__)
+
+# Measured 2026-11-24 on this project's 2-core AMD EPYC (avx512), default model, Hooker test
+# lines, batch 16. `bench/backends.py --lines 200 --repeats 3` with one usable core (training
+# pinned to the other): ONNX Runtime 114 lines/s (first pass 78), OpenVINO f32 120 (first pass
+# 73: it compiles kernels for each new batch shape), PyTorch 40. With both cores (a throwaway
+# run of the same batches, cores shared with a training run), two concurrent single-threaded
+# ONNX Runtime requests read 110-147 lines/s against 78-90 for OpenVINO with two streams.
+# One core: level (OpenVINO ahead warm, behind on new shapes); two: ONNX Runtime. Re-run on free
+# cores to revisit.
+AUTO_BACKEND = "onnx"
+DEFAULT_BATCH = 16
+MAX_LINE_WIDTH = 32_000  # px at height 96 (16x the reference's 2000): longer is not one line
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif",
+                  ".pbm", ".pgm", ".ppm", ".jp2")
+
+
+@dataclass
+class CharResult:
+    """One recognised character: its confidence in [0, 1] and its x-span [x0, x1) in the
+    original image's pixels."""
+
+    char: str
+    confidence: float
+    x0: int
+    x1: int
+
+
+@dataclass
+class LineResult:
+    """One line image's result, in input order. ``error`` set means no text was read."""
+
+    name: str
+    text: str = ""
+    confidence: float | None = None
+    chars: list[CharResult] = field(default_factory=list)
+    error: str | None = None
+    size: tuple[int, int] | None = None  # (height, width) of the original image
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_json(self) -> dict:
+        """A JSON-ready dict: image, text (None on error), confidence, chars, error."""
+        return {"image": self.name, "text": None if self.error else self.text,
+                "confidence": self.confidence, "chars": [asdict(c) for c in self.chars],
+                "error": self.error, "size": list(self.size) if self.size else None}
+
+
+@dataclass
+class ReadStats:
+    """What the last read did: lines, inference requests, and seconds spent."""
+
+    lines: int = 0
+    requests: int = 0
+    infer_seconds: float = 0.0
+    wall_seconds: float = 0.0
+
+
+@dataclass
+class _Item:
+    index: int
+    name: str
+    load: Callable[[], np.ndarray]  # -> (H, W) uint8 gray
+    width: int  # estimated width at the model's height, for sorting
+
+
+
+class Recognizer:
+    """Reads line images with one backend; build it with ``Recognizer.load``."""
+
+    def __init__(self, backend: Backend, charset: Charset, *, height: int,
+                 fixed_width: int | None, batch_size: int = DEFAULT_BATCH,
+                 designated: Designated | None = None, decoder: Decoder | None = None):
+        if backend.num_classes is not None and backend.num_classes != charset.num_classes:
+            raise CharsetError(f"the charset has {len(charset)} symbols ({charset.num_classes} "
+                               f"classes with the blank) but {backend.source} outputs "
+                               f"{backend.num_classes} classes")
+        self.backend = backend
+        self.charset = charset
+        self.height = height
+        self.fixed_width = fixed_width
+        self.batch_size = backend.static_batch or max(1, batch_size)
+        self.decoder = decoder or GreedyDecoder(charset, designated)
+        self.stats = ReadStats()
+        self._lock = threading.Lock()
+        # At most ``streams`` requests in flight; the extra worker prepares the next batch.
+        self._gate = threading.BoundedSemaphore(backend.streams)
+
+    @classmethod
+    def load(cls, model: str | Path | None = None, backend: str = "auto", device: str = "CPU",
+             fixed_width: bool = False, charlist: str | Path | None = None,
+             batch_size: int = DEFAULT_BATCH, threads: int | None = None,
+             designated: Designated | None = None, streams: int | None = None,
+             precision: str = "f32", decoder: Decoder | None = None) -> Recognizer:
+        """Load a .pt checkpoint (None: the packaged default), an .onnx or an OpenVINO .xml.
+
+        ``backend`` "auto" is OpenVINO for an .xml, else ``AUTO_BACKEND`` (measured fastest here).
+        ``threads`` (default: the cores) run as ``streams`` concurrent requests (default: as many
+        as threads, one thread each). A model with a static input width runs at that width and
+        a static batch of 1 line by line; ``fixed_width`` pads every line to the reference's
+        width (2000 or the checkpoint's). ``charlist`` overrides the charset (for .onnx/.xml
+        without an embedded one the GNHK charset is the default); it must fit the class count.
+        ``decoder`` replaces greedy decoding (``designated`` then belongs to it).
+        """
+        path = resolve_model_path(model)
+        if not path.is_file():
+            raise ModelError(f"{path}: model file not found")
+        suffix = path.suffix.lower()
+        if backend == "auto":
+            backend = "openvino" if suffix == ".xml" else AUTO_BACKEND
+        if backend not in ("torch", "onnx", "openvino"):
+            raise ModelError(f"unknown backend {backend!r} (torch, onnx, openvino or auto)")
+        asked, threads = threads, threads or cpu_count()
+        streams = 1 if backend == "torch" else max(1, min(streams or threads, threads))
+        if suffix in (".onnx", ".xml"):
+            engine = file_backend(path, backend, device, threads, streams, precision)
+            embedded = embedded_charset(engine)
+            own = Charset(tuple(embedded)) if embedded else None
+            charset = _choose_charset(charlist, own, engine.num_classes, path)
+            height = engine.height or HEIGHT
+            width = engine.static_width or (FIXED_WIDTH if fixed_width else None)
+        else:
+            from .model import load_checkpoint
+
+            net, charset, _ = load_checkpoint(path)
+            charset = _choose_charset(charlist, charset, net.config.num_classes, path)
+            # torch's thread count is process-wide: change it only when the caller asked.
+            engine = checkpoint_backend(net, backend, str(path), device,
+                                        asked if backend == "torch" else threads, streams,
+                                        precision)
+            height = net.config.height
+            width = net.config.fixed_width if fixed_width else None
+        log.debug("model %s on %s (%d threads, %d streams)", path, backend, threads, streams)
+        return cls(engine, charset, height=height, fixed_width=width, batch_size=batch_size,
+                   designated=designated, decoder=decoder)
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def read_paths(self, paths: Sequence[str | Path]) -> list[LineResult]:
+        """Read image files; results in input order, a bad file as a result with ``error``."""
+        items = [_Item(i, str(p), _loader(p), self._probe_width(p)) for i, p in enumerate(paths)]
+        return self._read(items)
+
+    def read_arrays(self, images: Sequence[np.ndarray],
+                    names: Sequence[str] | None = None) -> list[LineResult]:
+        """Read (H, W) uint8 grayscale arrays; results in input order."""
+        names = names or [f"<image {i}>" for i in range(len(images))]
+        if len(names) != len(images):
+            raise ValueError(f"{len(images)} images but {len(names)} names")
+        items = []
+        for i, (a, name) in enumerate(zip(images, names, strict=True)):
+            h, w = a.shape[:2] if a.ndim >= 2 and a.size else (1, 0)
+            items.append(_Item(i, name, (lambda a=a: a), resized_width(h, w, self.height)
+                               if w else 0))
+        return self._read(items)
+
+    def _read(self, items: list[_Item]) -> list[LineResult]:
+        start = time.perf_counter()
+        self.stats = ReadStats(lines=len(items))
+        results: list[LineResult | None] = [None] * len(items)
+        batches = plan_batches([it.width for it in items], self.batch_size,
+                               self.batch_size * max(FIXED_WIDTH, self.fixed_width or 0))
+        # Workers = streams + 1, so one thread prepares a batch while ``streams`` run inference.
+        with ThreadPoolExecutor(self.backend.streams + 1, thread_name_prefix="ink") as pool:
+            for chunk in pool.map(lambda b: self._read_batch([items[i] for i in b]), batches):
+                for r_index, result in chunk:
+                    results[r_index] = result
+        self.stats.wall_seconds = time.perf_counter() - start
+        return results  # type: ignore[return-value]  # every index was filled
+
+    def _read_batch(self, items: list[_Item]) -> list[tuple[int, LineResult]]:
+        out, good = [], []
+        for it in items:
+            try:
+                good.append((it, self._prepare(it)))
+            except ImageError as exc:
+                out.append((it.index, LineResult(it.name, error=str(exc))))
+        if not good:
+            return out
+        batch = stack_lines([ln.pixels for _, ln in good])  # (B, 1, H, W)
+        if self.backend.static_batch and len(good) < self.backend.static_batch:
+            # A model with a static batch > 1 needs full batches: repeat the last line.
+            fill = np.repeat(batch[-1:], self.backend.static_batch - len(good), axis=0)
+            batch = np.concatenate([batch, fill])
+        with self._gate:
+            t0 = time.perf_counter()
+            logits = self.backend.run(batch)  # (T, B, C)
+            seconds = time.perf_counter() - t0
+        with self._lock:
+            self.stats.requests += 1
+            self.stats.infer_seconds += seconds
+        if logits.ndim != 3 or logits.shape[1] != len(batch):
+            raise ModelError(f"{self.backend.source}: output shape {logits.shape} is not "
+                             f"(T, {len(batch)}, C)")
+        if logits.shape[2] != self.charset.num_classes:
+            raise CharsetError(f"{self.backend.source} outputs {logits.shape[2]} classes but "
+                               f"the charset has {len(self.charset)} symbols + blank")
+        stride = batch.shape[3] / logits.shape[0]  # input columns per frame (8 here)
+        for col, (it, line) in enumerate(good):
+            frames = logits.shape[0]
+            if self.fixed_width is None:  # only the line's own frames, not the batch padding
+                frames = min(frames, math.ceil(pad_width(line.width, None) / stride))
+            decoded = self.decoder.decode(logits[:frames, col])
+            out.append((it.index, _result(it.name, decoded, line, stride, self.charset)))
+        return out
+
+    def _prepare(self, item: _Item) -> Line:
+        gray = item.load()
+        if gray.ndim != 2 or gray.size == 0:
+            raise ImageError(f"{item.name}: expected a non-empty (H, W) gray image, got shape "
+                             f"{gray.shape}")
+        width = resized_width(*gray.shape, self.height)
+        if self.backend.static_width and width > self.backend.static_width:
+            raise ImageError(f"{item.name}: {width} px wide at height {self.height}, wider than "
+                             f"the model's fixed input width {self.backend.static_width}")
+        if width > MAX_LINE_WIDTH:
+            raise ImageError(f"{item.name}: {width} px wide at height {self.height} (limit "
+                             f"{MAX_LINE_WIDTH:,}): not a single text line; cut it into lines")
+        return prepare_line(gray, self.height, self.fixed_width, item.name)
+
+    def _probe_width(self, path: str | Path) -> int:
+        """The width at the model's height from the image header alone (for sorting; a file
+        that cannot be probed sorts first and fails properly when read)."""
+        from PIL import Image
+
+        try:
+            with Image.open(path) as im:
+                w, h = im.size
+            return resized_width(h, w, self.height)
+        except Exception:
+            return 0
+
+
+def plan_batches(widths: Sequence[int], batch_size: int, max_columns: int) -> list[list[int]]:
+    """Indices sorted by width and cut into batches of at most ``batch_size`` lines and
+    ``max_columns`` padded columns; a batch also ends where the next line is over 1.5x the
+    batch's narrowest, which keeps edge padding under a third of a batch."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in sorted(range(len(widths)), key=lambda j: widths[j]):
+        w = pad_width(widths[i], None)
+        first = pad_width(widths[current[0]], None) if current else w
+        if current and (len(current) == batch_size or (len(current) + 1) * w > max_columns
+                        or w > 1.5 * first):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _loader(path: str | Path) -> Callable[[], np.ndarray]:
+    return lambda: read_gray(path)
+
+
+def _choose_charset(charlist: str | Path | None, own: Charset | None,
+                    num_classes: int | None, model: Path) -> Charset:
+    """--charlist, else the model's own charset, else GNHK; it must fit the class count (the
+    reference demo's check: len(charlist) + 1 == classes)."""
+    if charlist is not None:
+        charset, origin, hint = Charset.load(charlist), f"charlist {charlist}", ""
+    elif own is not None:
+        charset, origin, hint = own, "the model's own charset", ""
+    else:
+        charset, origin = Charset.gnhk(), "the default GNHK charlist"
+        hint = " (give the model's charlist with --charlist)"
+    if num_classes is not None and charset.num_classes != num_classes:
+        raise CharsetError(f"{origin} has {len(charset)} symbols, {charset.num_classes} classes "
+                           f"with the blank, but the model {model} has {num_classes} classes"
+                           + hint)
+    return charset
+
+
+def _result(name: str, decoded: DecodedLine, line: Line, stride: float,
+            charset: Charset) -> LineResult:
+    """Frame spans -> x-spans in the original image: frame t covers input columns
+    [t * stride, (t + 1) * stride) at the model's height, times ``line.scale``, clamped."""
+    height, width = line.source_size
+    chars = []
+    for k, (s, e), conf in zip(decoded.classes, decoded.spans, decoded.char_confidences,
+                               strict=True):
+        x0 = min(int(s * stride * line.scale), width - 1)
+        x1 = min(max(math.ceil(e * stride * line.scale), x0 + 1), width)
+        chars.append(CharResult(charset.symbols[k - 1], float(conf), x0, x1))
+    return LineResult(name, decoded.text, decoded.confidence, chars, size=(height, width))
+
+
+def expand_inputs(inputs: Sequence[str | Path]) -> list[Path | LineResult]:
+    """Command-line inputs -> image paths: a folder becomes its image files (sorted, by
+    extension, not recursive); an empty folder becomes an error result in its place; any other
+    path is kept as given (a missing file fails when read)."""
+    out: list[Path | LineResult] = []
+    for raw in inputs:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir()
+                           if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+            message = f"{p}: no image files in this folder ({', '.join(IMAGE_SUFFIXES)})"
+            out.extend(found or [LineResult(str(p), error=message)])
+        else:
+            out.append(p)
+    return out

@@ -1,0 +1,140 @@
+"""The reference network: parameter totals, T = W / 8, LSTM B started from LSTM A's final state,
+normalisation inside the model, self-describing checkpoints."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from inkreader.charset import Charset
+from inkreader.errors import ModelError
+from inkreader.model import HandwritingRecognizer, ModelConfig, load_checkpoint, save_checkpoint
+
+
+def busy_model(config: ModelConfig | None = None, seed: int = 0) -> HandwritingRecognizer:
+    """A seeded untrained network made input-sensitive (larger BN scales, LSTM and classifier
+    weights), so that different lines decode to different, long texts: parity tests on it
+    compare real character sequences, not one constant string. Shared by the other tests."""
+    torch.manual_seed(seed)
+    net = HandwritingRecognizer(config or ModelConfig()).eval()
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.weight.mul_(3)
+        for name, p in [*net.lstm_a.named_parameters(), *net.lstm_b.named_parameters()]:
+            if name.startswith("weight"):
+                p.mul_(3)
+        net.collapse.weight.mul_(3)
+        net.classifier.weight.mul_(20)
+    return net
+
+
+def test_busy_model_reads_lines_differently():
+    net = busy_model()
+    x = torch.stack([torch.full((1, 96, 64), 255.0), torch.rand(1, 96, 64) * 255])
+    with torch.no_grad():
+        paths = net(x).argmax(-1)  # (T, B)
+    assert not torch.equal(paths[:, 0], paths[:, 1])
+
+
+@pytest.fixture(scope="module")
+def model() -> HandwritingRecognizer:
+    torch.manual_seed(0)
+    return HandwritingRecognizer().eval()
+
+
+def test_parameter_totals(model):
+    # SPEC.md: 5.56 M in all; the card's "0.1413 MParams" counts conv + Linear(12->1) + classifier.
+    assert model.card_parameters() == 141_292
+    assert model.exported_parameters() == 5_564_396
+    assert round(model.exported_parameters() / 1e6, 2) == 5.56
+    bn_affine = 2 * sum(ModelConfig().channels)  # BN's scale and shift fold into the convs
+    assert sum(p.numel() for p in model.parameters()) == 5_564_396 + bn_affine
+
+
+def test_parameter_totals_by_hand():
+    chans = (1, 16, 32, 48, 64, 80)
+    convs = sum(9 * chans[i] * chans[i + 1] + chans[i + 1] for i in range(5))
+    collapse, classifier = 12 + 1, 512 * 95 + 95
+
+    def lstm(inp, hidden=256):  # per direction: 4 gates x (input + recurrent weights + 2 biases)
+        return 2 * 4 * hidden * (inp + hidden + 2)
+    lstms = lstm(80) + lstm(512) + 2 * lstm(512)
+    assert convs + collapse + classifier == 141_292
+    assert convs + collapse + classifier + lstms == 5_564_396
+
+
+@pytest.mark.parametrize("width", [8, 96, 1000, 2000])
+def test_frames_are_width_over_8(model, width):
+    with torch.no_grad():
+        out = model(torch.rand(2, 1, 96, width) * 255)
+    assert out.shape == (width // 8, 2, 95)  # (T, B, C)
+    assert model.output_lengths(torch.tensor([width]))[0] == width // 8
+
+
+def _manual_forward(model, x, start_b_from_a: bool, normalise: bool = True) -> torch.Tensor:
+    f = model.cnn((x - 127.5) / 127.5 if normalise else x)  # (B, 80, 12, T)
+    seq = model.collapse(f.permute(0, 1, 3, 2)).squeeze(-1).permute(2, 0, 1)  # (T, B, 80)
+    seq, state = model.lstm_a(seq)
+    seq, _ = model.lstm_b(seq, state) if start_b_from_a else model.lstm_b(seq)
+    return model.classifier(seq)
+
+
+def test_lstm_b_starts_from_lstm_a_final_state(model):
+    x = torch.rand(1, 1, 96, 160) * 255
+    with torch.no_grad():
+        out = model(x)
+        chained = _manual_forward(model, x, start_b_from_a=True)
+        from_zero = _manual_forward(model, x, start_b_from_a=False)
+    torch.testing.assert_close(out, chained)
+    assert (out - from_zero).abs().max() > 1e-3  # the initial state matters and is A's
+
+
+def test_lstm_b_sees_a_perturbed_final_state(model):
+    x = torch.rand(1, 1, 96, 160) * 255
+    seen = {}
+
+    def perturb(_module, _inputs, output):
+        seq, (h, c) = output
+        seen["a"] = True
+        return seq, (h + 0.5, c)  # change only A's final state, not its output sequence
+
+    with torch.no_grad():
+        base = model(x)
+        handle = model.lstm_a.register_forward_hook(perturb)
+        try:
+            changed = model(x)
+        finally:
+            handle.remove()
+    assert seen and (base - changed).abs().max() > 1e-3
+
+
+def test_normalisation_is_inside_the_model(model):
+    white = torch.full((1, 1, 96, 64), 255.0)
+    with torch.no_grad():
+        raw = model(white)
+        # (255 - 127.5) / 127.5 == 1: raw white pixels must reach the convs as ones
+        ones = _manual_forward(model, torch.ones_like(white), True, normalise=False)
+    torch.testing.assert_close(raw, ones)
+
+
+def test_checkpoint_round_trip(tmp_path, model):
+    charset = Charset.gnhk()
+    path = tmp_path / "m.pt"
+    save_checkpoint(path, model, charset, meta={"steps": 3})
+    loaded, cs, meta = load_checkpoint(path)
+    assert cs == charset and meta == {"steps": 3} and not loaded.training
+    x = torch.rand(1, 1, 96, 64) * 255
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), model(x))
+
+
+def test_bad_checkpoints(tmp_path):
+    with pytest.raises(ModelError, match="not found"):
+        load_checkpoint(tmp_path / "missing.pt")
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(ModelError, match="junk.pt"):
+        load_checkpoint(junk)
+    with pytest.raises(ModelError, match="unknown model config keys"):
+        ModelConfig.from_dict({"height": 96, "hieght": 96})
