@@ -78,8 +78,10 @@ def _font_files(dirs: Iterable[Path]) -> list[Path]:
 def check_font(path: Path, charset: Charset) -> FontFace | None:
     """A FontFace if Pillow can render ``path`` and it covers the charset (up to MAX_MISSING
     symbols); None otherwise (logged)."""
-    from fontTools.ttLib import TTFont
-
+    try:
+        from fontTools.ttLib import TTFont
+    except ImportError:
+        raise InkreaderError("synth needs fontTools: pip install 'inkreader[synth]'") from None
     try:
         tt = TTFont(str(path), lazy=True, fontNumber=0)
         cmap = tt.getBestCmap() or {}

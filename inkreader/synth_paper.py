@@ -85,12 +85,12 @@ def polygon_crop(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def camera(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Focus blur, sensor noise and JPEG compression -> uint8."""
+def camera(img: np.ndarray, rng: np.random.Generator, max_noise: float = 8.0) -> np.ndarray:
+    """Focus blur, sensor noise (sigma up to ``max_noise`` grey levels) and JPEG -> uint8."""
     if rng.random() < 0.5:
         img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 1.3))
     if rng.random() < 0.6:
-        img = img + rng.normal(0, rng.uniform(1, 8), img.shape).astype(np.float32)
+        img = img + rng.normal(0, rng.uniform(0.5, max_noise), img.shape).astype(np.float32)
     out = np.clip(img, 0, 255).astype(np.uint8)
     if rng.random() < 0.4:
         q = int(rng.integers(30, 90))

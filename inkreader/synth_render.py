@@ -202,7 +202,8 @@ def render_line(text: str, face: FontFace, rng: np.random.Generator,
     img = synth_paper.compose(ink, rng, back)
     if rng.random() < synth_paper.P_POLYGON:
         img = synth_paper.polygon_crop(img, rng)
-    img = synth_paper.camera(img, rng)
     if rng.random() < P_BINARIZE:
-        img = synth_paper.binarize(img)
-    return img
+        # a page photo's noise is small at the scale of its strokes; at line scale the
+        # adaptive threshold would turn our stronger noise into speckles
+        return synth_paper.binarize(synth_paper.camera(img, rng, max_noise=2.0))
+    return synth_paper.camera(img, rng)

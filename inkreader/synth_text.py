@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .charset import Charset
-from .errors import DatasetError
+from .errors import DatasetError, InkreaderError
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,10 @@ def load_line_texts(path: str | Path, split: str = "train") -> list[str]:
 def load_wordfreq(n: int = 40000) -> tuple[list[str], np.ndarray]:
     """The ``n`` most frequent English words of wordfreq and draw probabilities (tempered, so
     rarer words are seen more often than in running text)."""
-    import wordfreq
+    try:
+        import wordfreq
+    except ImportError:
+        raise InkreaderError("synth needs wordfreq: pip install 'inkreader[synth]'") from None
 
     words = [w for w in wordfreq.top_n_list("en", n, wordlist="large") if w.isascii()]
     freq = np.array([wordfreq.word_frequency(w, "en", wordlist="large") for w in words])
