@@ -1,16 +1,21 @@
-"""CTC decoding: greedy (best path) exactly as the reference, with designated characters.
+"""CTC decoding: greedy (best path) exactly as the reference, with designated characters, and
+a prefix beam search with an optional character n-gram LM and word lexicon (``lm.py``).
 
-Logits arrive as (T, C) per line (numpy). Blank is class 0.
+Logits arrive as (T, C) per line (numpy). Blank is class 0. Both decoders return a
+``DecodedLine``: the text, each character's frame span and confidence, the line's confidence
+(docs/decoding.md, docs/confidence.md).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
 from .charset import BLANK, Charset
+from .lm import is_word_char
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,85 @@ def frame_runs(path: np.ndarray, frames: np.ndarray) -> np.ndarray:
     return np.stack([frames, ends], axis=1) if frames.size else np.zeros((0, 2), dtype=np.int64)
 
 
+# --- confidences -----------------------------------------------------------------------------
+
+LINE_CONFIDENCES = ("min", "mean", "geomean", "path")
+# The shipped line confidence. Provisional: bench/reliability.py ranks the candidates on the
+# Hooker val split with the trained model (docs/confidence.md); change it here if another wins.
+LINE_CONFIDENCE = "min"
+
+
+def line_confidence(char_conf: np.ndarray, path_probs: np.ndarray, blank_probs: np.ndarray,
+                    kind: str = LINE_CONFIDENCE) -> float:
+    """A line's confidence in [0, 1] from its characters' confidences (N,) and the posteriors
+    along its alignment path (T,): ``min`` the least sure character, ``mean`` / ``geomean``
+    their arithmetic / geometric mean, ``path`` the geometric mean over frames of the path's
+    posteriors (blank frames included, so a doubtful gap between two characters counts). An
+    empty line: the mean posterior of the blank (how sure the model is that nothing is there)."""
+    if kind not in LINE_CONFIDENCES:
+        raise ValueError(f"unknown line confidence {kind!r} (one of {LINE_CONFIDENCES})")
+    if not char_conf.size:
+        return float(blank_probs.mean()) if blank_probs.size else 0.0
+    if kind == "min":
+        return float(char_conf.min())
+    if kind == "mean":
+        return float(char_conf.mean())
+    if kind == "geomean":
+        return float(np.exp(np.log(np.maximum(char_conf, 1e-300)).mean()))
+    return float(np.exp(np.log(np.maximum(path_probs, 1e-300)).mean()))
+
+
+def ctc_align(logp: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Viterbi (forced) alignment of a label sequence to (T, C) log posteriors -> (T,) the
+    class of each frame on the most probable CTC path that reads ``classes`` (blank = 0).
+    The label must fit: T >= N + adjacent repeats."""
+    n = len(classes)
+    ext = np.zeros(2 * n + 1, dtype=np.int64)  # blank, c1, blank, c2, ..., blank
+    ext[1::2] = classes
+    s = len(ext)
+    skip = np.zeros(s, dtype=bool)  # may jump over the blank before this state
+    skip[3::2] = ext[3::2] != ext[1:-2:2]
+    score = np.full(s, -np.inf)
+    score[0] = logp[0, BLANK]
+    if n:
+        score[1] = logp[0, ext[1]]
+    back = np.zeros((len(logp), s), dtype=np.int8)  # 0 stay, 1 from s-1, 2 from s-2
+    stacked = np.full((3, s), -np.inf)  # from the same state, from s - 1, from s - 2
+    for t in range(1, len(logp)):
+        stacked[0] = score
+        stacked[1, 1:] = score[:-1]
+        stacked[2, 2:] = np.where(skip[2:], score[:-2], -np.inf)
+        back[t] = stacked.argmax(axis=0)
+        score = stacked.max(axis=0) + logp[t, ext]
+    state = s - 1 if s == 1 or score[s - 1] >= score[s - 2] else s - 2
+    if score[state] == -np.inf:
+        raise ValueError(f"{n} characters cannot be aligned to {len(logp)} frames")
+    path = np.empty(len(logp), dtype=np.int64)
+    for t in range(len(logp) - 1, -1, -1):
+        path[t] = ext[state]
+        state -= back[t, state]
+    return path
+
+
+def aligned_spans(path: np.ndarray, n: int) -> np.ndarray:
+    """(T,) aligned path of N characters -> (N, 2) frame runs [start, end): a new character
+    starts where the path enters a non-blank class from another class or from a blank."""
+    starts = np.flatnonzero((path != BLANK) & np.concatenate(([True], path[1:] != path[:-1])))
+    if len(starts) != n:  # a repeated class needs a blank in between: ctc_align guarantees it
+        raise ValueError(f"alignment has {len(starts)} characters, expected {n}")
+    return frame_runs(path, starts)
+
+
+def scored_line(text: str, classes: np.ndarray, probs: np.ndarray, path: np.ndarray,
+                spans: np.ndarray, kind: str) -> DecodedLine:
+    """Characters' confidences (the highest posterior of their class over their run) and the
+    line's (``line_confidence``), from (T, C) posteriors and the (T,) path read."""
+    conf = np.array([probs[s:e, k].max() for k, (s, e) in zip(classes, spans, strict=True)])
+    path_probs = probs[np.arange(len(path)), path]
+    line = line_confidence(conf, path_probs, probs[:, BLANK], kind)
+    return DecodedLine(text, classes, spans, conf, line)
+
+
 class Decoder(Protocol):
     """What the Recognizer calls for each line (from several threads at once)."""
 
@@ -116,25 +200,180 @@ class Decoder(Protocol):
 class GreedyDecoder:
     """Best-path CTC decoding (exactly ``greedy_decode``'s text) plus confidences and frame spans.
 
-    The Recognizer calls only ``decode``; a beam-search decoder can take its place by offering
-    the same method. Confidences come from the CTC posteriors: a character's is the highest
-    posterior of its class over its run of frames; the line's is the lowest of its characters'
-    (one doubtful character makes a doubtful line), or, for an empty line, the mean posterior
-    of the blank.
+    The Recognizer calls only ``decode``; ``BeamDecoder`` takes its place by offering the same
+    method. Confidences come from the CTC posteriors: a character's is the highest posterior of
+    its class over its run of frames; the line's is ``line_confidence`` of kind ``confidence``
+    (default ``LINE_CONFIDENCE``, now ``min``: one doubtful character makes a doubtful line),
+    or, for an empty line, the mean posterior of the blank.
     """
 
-    def __init__(self, charset: Charset, designated: Designated | None = None):
+    def __init__(self, charset: Charset, designated: Designated | None = None,
+                 confidence: str = LINE_CONFIDENCE):
+        if confidence not in LINE_CONFIDENCES:
+            raise ValueError(f"unknown line confidence {confidence!r}")
         self.charset = charset
         self.designated = designated
+        self.confidence = confidence
 
     def decode(self, logits: np.ndarray) -> DecodedLine:
         """(T, C) logits of one line -> DecodedLine."""
         text, classes, frames = greedy_decode(logits, self.charset, self.designated)
         probs = softmax(logits)  # (T, C)
-        spans = frame_runs(logits.argmax(axis=1), frames)
-        conf = np.array([probs[s:e, k].max() for k, (s, e) in zip(classes, spans, strict=True)])
-        if conf.size:
-            line = float(conf.min())
-        else:
-            line = float(probs[:, BLANK].mean()) if len(probs) else 0.0
-        return DecodedLine(text, classes, spans, conf, line)
+        path = logits.argmax(axis=1)
+        return scored_line(text, classes, probs, path, frame_runs(path, frames),
+                           self.confidence)
+
+
+# --- beam search -----------------------------------------------------------------------------
+
+NEG = -math.inf
+DEFAULT_BEAM_WIDTH = 16
+# Provisional until bench/decoding.py --tune runs on the trained model (docs/decoding.md).
+DEFAULT_LM_WEIGHT = 0.5
+DEFAULT_BONUS = 1.0
+
+
+def _lse(a: float, b: float) -> float:
+    """log(exp(a) + exp(b)) for Python floats (the beam's inner loop: no numpy scalars)."""
+    if a < b:
+        a, b = b, a
+    return a if b == NEG else a + math.log1p(math.exp(b - a))
+
+
+def designated_posteriors(probs: np.ndarray, charset: Charset,
+                          designated: Designated) -> np.ndarray:
+    """(T, C) posteriors -> (T, C) with each frame's non-designated characters' mass moved to
+    the best designated class among that frame's top-k, and left where it is when the top-k
+    holds none: the reference's replacement rule, frame by frame, for the beam search."""
+    allowed = np.zeros(charset.num_classes, dtype=bool)
+    for k, s in enumerate(charset.symbols, start=1):
+        allowed[k] = s in designated.allowed
+    banned = ~allowed
+    banned[BLANK] = False  # the blank is never replaced and never a replacement
+    out = probs.copy()
+    top = np.argsort(-probs, axis=1, kind="stable")[:, : designated.top_k]  # (T, k)
+    hit = allowed[top]  # (T, k)
+    rows = np.flatnonzero(hit.any(axis=1))
+    target = top[rows, hit[rows].argmax(axis=1)]
+    out[rows, target] += (probs[rows][:, banned]).sum(axis=1)
+    out[np.ix_(rows, np.flatnonzero(banned))] = 0.0
+    return out
+
+
+class _Hyp:
+    """One prefix: log P(ends in blank), log P(ends in a character), LM log-probability and
+    state, lexicon penalty, the word being written and whether it already left the lexicon."""
+
+    __slots__ = ("pb", "pnb", "lm", "state", "pen", "word", "oov")
+
+    def __init__(self, lm: float, state: str, pen: float, word: str, oov: bool):
+        self.pb = self.pnb = NEG
+        self.lm, self.state, self.pen, self.word, self.oov = lm, state, pen, word, oov
+
+
+class BeamDecoder:
+    """CTC prefix beam search with an optional character n-gram LM and word lexicon.
+
+    A prefix's score is log P_ctc(prefix) + ``lm_weight`` * ln P_lm(prefix) + ``bonus`` * its
+    length + the lexicon penalties; at the end the LM also scores the end of the line. Per
+    frame only characters with a posterior of at least ``min_prob`` (at most ``candidates``
+    of them) extend a prefix. The lexicon (case-insensitive) costs ``oov_penalty`` once per
+    word, when the word stops being a prefix of a listed word or ends unlisted. Designated
+    characters: the search runs on ``designated_posteriors`` (the reference's rule applied
+    to every frame). Spans come from the Viterbi alignment of the text read, confidences
+    from the model's own posteriors, exactly as for ``GreedyDecoder``.
+    """
+
+    def __init__(self, charset: Charset, width: int = 16, lm=None, lm_weight: float = 0.5,
+                 bonus: float = 0.0, lexicon=None, oov_penalty: float = 3.0,
+                 designated: Designated | None = None, confidence: str = LINE_CONFIDENCE,
+                 min_prob: float = 1e-3, candidates: int = 8):
+        if width < 1:
+            raise ValueError(f"beam width must be at least 1, got {width}")
+        if confidence not in LINE_CONFIDENCES:
+            raise ValueError(f"unknown line confidence {confidence!r}")
+        self.charset, self.width, self.lm, self.lm_weight = charset, width, lm, lm_weight
+        self.bonus, self.lexicon, self.oov_penalty = bonus, lexicon, oov_penalty
+        self.designated, self.confidence = designated, confidence
+        self.min_log = math.log(min_prob)
+        self.candidates = candidates
+
+    def decode(self, logits: np.ndarray) -> DecodedLine:
+        """(T, C) logits of one line -> DecodedLine."""
+        probs = softmax(logits)  # (T, C)
+        search = probs if self.designated is None else \
+            designated_posteriors(probs, self.charset, self.designated)
+        with np.errstate(divide="ignore"):
+            logp = np.log(search)
+        classes = np.array(self.search(logp), dtype=np.int64)
+        path = ctc_align(logp, classes) if len(logp) else np.zeros(0, np.int64)
+        return scored_line(self.charset.decode(classes), classes, probs, path,
+                           aligned_spans(path, len(classes)), self.confidence)
+
+    def search(self, logp: np.ndarray) -> list[int]:
+        """(T, C) log posteriors -> the best prefix (classes)."""
+        top = np.argsort(-logp[:, 1:], axis=1)[:, : self.candidates] + 1  # (T, k)
+        keep = np.take_along_axis(logp, top, axis=1) >= self.min_log
+        # A prefix is a str of chr(class): its hash is cached, unlike a tuple's.
+        beams = {"": self._start()}
+        beams[""].pb = 0.0
+        for t in range(len(logp)):
+            row = logp[t].tolist()
+            cands = [(c, chr(c)) for c in top[t][keep[t]].tolist()]
+            nxt: dict[str, _Hyp] = {}
+            for prefix, h in beams.items():
+                p = _lse(h.pb, h.pnb)
+                last = ord(prefix[-1]) if prefix else -1
+                e = nxt.get(prefix)
+                if e is None:
+                    e = nxt[prefix] = self._copy(h)
+                e.pb = _lse(e.pb, p + row[BLANK])
+                if prefix:
+                    e.pnb = _lse(e.pnb, h.pnb + row[last])
+                for c, key in cands:
+                    base = (h.pb if c == last else p) + row[c]
+                    longer = prefix + key
+                    e = nxt.get(longer)
+                    if e is None:
+                        e = nxt[longer] = self._extend(h, c)
+                    e.pnb = _lse(e.pnb, base)
+            beams = dict(sorted(nxt.items(), key=lambda kv: -self._score(*kv))[: self.width])
+        best = max(beams.items(), key=lambda kv: self._final(*kv))[0]
+        return [ord(k) for k in best]
+
+    # --- hypothesis bookkeeping ------------------------------------------------------------
+
+    def _start(self) -> _Hyp:
+        return _Hyp(0.0, self.lm.begin() if self.lm else "", 0.0, "", False)
+
+    @staticmethod
+    def _copy(h: _Hyp) -> _Hyp:
+        return _Hyp(h.lm, h.state, h.pen, h.word, h.oov)
+
+    def _extend(self, h: _Hyp, c: int) -> _Hyp:
+        ch = self.charset.symbols[c - 1]
+        lm, state = h.lm, h.state
+        if self.lm is not None:
+            lp, state = self.lm.score(state, ch)
+            lm += lp
+        e = _Hyp(lm, state, h.pen, h.word, h.oov)
+        if self.lexicon is not None:
+            if is_word_char(ch):
+                e.word = h.word + ch.lower()
+                if not h.oov and not self.lexicon.is_prefix(e.word):
+                    e.pen, e.oov = h.pen - self.oov_penalty, True
+            else:
+                e.pen, e.word, e.oov = h.pen + self._word_end(h), "", False
+        return e
+
+    def _word_end(self, h: _Hyp) -> float:
+        return -self.oov_penalty if h.word and not h.oov and h.word not in self.lexicon else 0.0
+
+    def _score(self, prefix: str, h: _Hyp) -> float:
+        return (_lse(h.pb, h.pnb) + self.lm_weight * h.lm + self.bonus * len(prefix) + h.pen)
+
+    def _final(self, prefix: str, h: _Hyp) -> float:
+        end = self.lm_weight * self.lm.end(h.state) if self.lm is not None else 0.0
+        if self.lexicon is not None:
+            end += self._word_end(h)
+        return self._score(prefix, h) + end

@@ -98,3 +98,31 @@ def test_decoder_empty_line_confidence_is_blank_posterior():
     out = GreedyDecoder(CS).decode(logits)
     assert out.text == "" and out.spans.shape == (0, 2)
     assert out.confidence == pytest.approx(softmax(logits)[:, 0].mean())
+
+
+def test_line_confidence_kinds():
+    from inkreader.decode import LINE_CONFIDENCES, line_confidence
+
+    chars = np.array([0.9, 0.4, 0.9])
+    path = np.array([0.9, 0.5, 0.8, 0.9])
+    blank = np.array([0.2, 0.3])
+    assert line_confidence(chars, path, blank, "min") == pytest.approx(0.4)
+    assert line_confidence(chars, path, blank, "mean") == pytest.approx(2.2 / 3)
+    assert line_confidence(chars, path, blank, "geomean") == pytest.approx(0.324 ** (1 / 3))
+    assert line_confidence(chars, path, blank, "path") == pytest.approx(0.324 ** 0.25)
+    for kind in LINE_CONFIDENCES:  # an empty line: how sure the model is of the blank
+        assert line_confidence(np.zeros(0), path, blank, kind) == pytest.approx(0.25)
+        assert 0 <= line_confidence(chars, path, blank, kind) <= 1
+    with pytest.raises(ValueError, match="unknown"):
+        line_confidence(chars, path, blank, "median")
+
+
+def test_greedy_decoder_confidence_kind():
+    logits = logits_for([0, 1, 1, 0, 2, 2, 0, 0, 3])
+    logits[2, 1] = 1.0
+    out = GreedyDecoder(CS, confidence="path").decode(logits)
+    p = softmax(logits)
+    assert out.text == "abc"
+    assert out.confidence == pytest.approx(np.exp(np.log(p.max(axis=1)).mean()))
+    with pytest.raises(ValueError):
+        GreedyDecoder(CS, confidence="median")

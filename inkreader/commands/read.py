@@ -6,6 +6,10 @@ printed it); for several, ``path<TAB>text`` a line; with ``--json``, one JSON ob
 (image, text, confidence, chars with their x-spans in the image's pixels, error, size).
 A folder stands for its image files (sorted, not recursive). An image that cannot be read is
 reported on stderr by name, the others are still read, and the exit code is then 1.
+
+Beyond the reference: beam search with a character LM and a lexicon (``--beam-width``, ``--lm``,
+docs/decoding.md), review flags (``--min-confidence``) and span drawings (``--draw``,
+docs/confidence.md).
 """
 
 from __future__ import annotations
@@ -13,7 +17,11 @@ from __future__ import annotations
 import json
 import sys
 
+from ..decode import DEFAULT_BEAM_WIDTH, DEFAULT_BONUS, DEFAULT_LM_WEIGHT
+from ..errors import InkreaderError
 from ..recognizer import DEFAULT_BATCH, LineResult, ReadStats, Recognizer, expand_inputs
+
+REVIEW_MARK = "\t[review]"  # after the text of a line flagged by --min-confidence
 
 
 def add_arguments(p) -> None:
@@ -44,45 +52,118 @@ def add_arguments(p) -> None:
                    help="read everything N times and report the average inference latency "
                    "(as the reference demo's -ni)")
     p.add_argument("--json", action="store_true", help="one JSON object a line")
+    g = p.add_argument_group("decoding (docs/decoding.md)")
+    g.add_argument("--beam-width", type=int, metavar="N",
+                   help=f"CTC prefix beam search with N prefixes (default: greedy; "
+                   f"{DEFAULT_BEAM_WIDTH} when --lm or --lexicon is given)")
+    g.add_argument("--lm", metavar="FILE", help="character n-gram LM (ARPA, see 'inkreader lm "
+                   "build'); 'default' is the packaged English one")
+    g.add_argument("--lm-weight", type=float, default=DEFAULT_LM_WEIGHT, metavar="W",
+                   help=f"weight of the LM's log-probability (default {DEFAULT_LM_WEIGHT})")
+    g.add_argument("--lm-bonus", type=float, default=DEFAULT_BONUS, metavar="B",
+                   help=f"score added per character read with an LM (default {DEFAULT_BONUS})")
+    g.add_argument("--lexicon", metavar="FILE", help="word list, one a line: words outside it "
+                   "cost the beam a penalty (case-insensitive)")
+    g.add_argument("--min-confidence", type=float, metavar="X",
+                   help="flag lines whose confidence is below X for review ('review': true in "
+                   "--json, a tab and '[review]' after the text otherwise)")
+    g.add_argument("--draw", metavar="OUT.png", help="draw each line with its characters' spans "
+                   "and the text under it; several images: OUT is a folder (or holds {stem})")
 
 
 def run(args) -> int:
     import cv2
 
     from ..decode import Designated
-    from ..errors import InkreaderError
 
     cv2.setLogLevel(2)  # errors only: our own message names a bad file; OpenCV's WARN repeats it
     if args.iterations is not None and args.iterations < 1:
         raise InkreaderError("--iterations must be at least 1")
     designated = (Designated.load(args.designated_characters, args.top_k)
                   if args.designated_characters else None)
+    if args.min_confidence is not None and not 0 <= args.min_confidence <= 1:
+        raise InkreaderError(f"--min-confidence must be in [0, 1], got {args.min_confidence}")
     rec = Recognizer.load(args.model, backend=args.backend, device=args.device,
                           fixed_width=args.fixed_width, charlist=args.charlist,
                           batch_size=args.batch_size, designated=designated)
+    if args.beam_width is not None or args.lm or args.lexicon:
+        rec.decoder = _beam_decoder(args, rec.charset, designated)
     entries = expand_inputs(args.inputs)
     paths = [e for e in entries if not isinstance(e, LineResult)]
+    targets = _draw_targets(args.draw, paths) if args.draw else []
     read = iter(rec.read_paths(paths) if paths else [])
     results = [e if isinstance(e, LineResult) else next(read) for e in entries]
     runs = [rec.stats]
     for _ in range((args.iterations or 1) - 1):
         rec.read_paths(paths)
         runs.append(rec.stats)
-    _print_results(results, args.json)
+    _print_results(results, args.json, args.min_confidence)
     if args.iterations:
         print(latency_report(runs, rec), file=sys.stderr)
-    return 1 if any(not r.ok for r in results) else 0
+    drawn_ok = _draw([r for e, r in zip(entries, results, strict=True)
+                      if not isinstance(e, LineResult)], targets)
+    return 1 if any(not r.ok for r in results) or not drawn_ok else 0
 
 
-def _print_results(results: list[LineResult], as_json: bool) -> None:
+def _beam_decoder(args, charset, designated):
+    from ..decode import BeamDecoder
+    from ..lm import CharLM, Lexicon, resolve_lm_path
+
+    width = DEFAULT_BEAM_WIDTH if args.beam_width is None else args.beam_width
+    if width < 1:
+        raise InkreaderError(f"--beam-width must be at least 1, got {width}")
+    lm = CharLM.load(resolve_lm_path(args.lm)) if args.lm else None
+    lexicon = Lexicon.load(args.lexicon) if args.lexicon else None
+    return BeamDecoder(charset, width, lm=lm, lm_weight=args.lm_weight if lm else 0.0,
+                       bonus=args.lm_bonus if lm else 0.0, lexicon=lexicon,
+                       designated=designated)
+
+
+def needs_review(result: LineResult, min_confidence: float | None) -> bool:
+    """A read line whose confidence is below ``min_confidence`` (never when it is None)."""
+    return (min_confidence is not None and result.ok
+            and (result.confidence or 0.0) < min_confidence)
+
+
+def _print_results(results: list[LineResult], as_json: bool,
+                   min_confidence: float | None = None) -> None:
     for r in results:
         if not r.ok:
             print(f"inkreader read: error: {r.error}", file=sys.stderr)
+        review = needs_review(r, min_confidence)
         if as_json:
-            print(json.dumps(r.to_json(), ensure_ascii=False))
+            row = r.to_json()
+            if min_confidence is not None:
+                row["review"] = review
+            print(json.dumps(row, ensure_ascii=False))
         elif r.ok:
-            print(r.text if len(results) == 1 else f"{r.name}\t{r.text}")
+            text = r.text + REVIEW_MARK if review else r.text
+            print(text if len(results) == 1 else f"{r.name}\t{text}")
     sys.stdout.flush()
+
+
+def _draw_targets(out: str, paths: list) -> list:
+    from ..draw import draw_outputs
+
+    return draw_outputs(out, [str(p) for p in paths])
+
+
+def _draw(results: list[LineResult], targets: list) -> bool:
+    """Write one picture per read line (``--draw``; ``targets`` beside ``results``); one that
+    cannot be written is named on stderr and the others are still written. True when all were."""
+    from ..draw import save_drawing
+
+    ok = True
+    for r, target in zip(results, targets, strict=False):  # no targets: no --draw
+        if not r.ok:
+            continue
+        try:
+            save_drawing(r, target)
+            print(f"drew {target}", file=sys.stderr)
+        except InkreaderError as exc:
+            print(f"inkreader read: error: {exc}", file=sys.stderr)
+            ok = False
+    return ok
 
 
 def latency_report(runs: list[ReadStats], rec: Recognizer) -> str:

@@ -1,0 +1,145 @@
+"""Character n-gram LM: Kneser-Ney estimates that are distributions, ARPA files that KenLM reads
+with the same scores, pruning, text sources, the lexicon and ``inkreader lm build``."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from inkreader.charset import Charset
+from inkreader.cli import main
+from inkreader.lm import (
+    BOS,
+    EOS,
+    UNK,
+    CharLM,
+    Lexicon,
+    LMError,
+    build_lm,
+    clean_lines,
+    count_ngrams,
+    load_text,
+    resolve_lm_path,
+)
+
+from .conftest import HOOKER_TSV, SHARED
+
+TEXT = ["the cat sat on the mat", "the hat", "a cat and a hat", "that is the end",
+        "then the rat ran", "Dear Mr Dyer", "the the the"] * 3
+VOCAB = tuple("abcdefghijklmnopqrstuvwxyz DM")
+
+
+def _total(lm: CharLM, state: str) -> float:
+    return sum(math.exp(lm.score(state, c)[0]) for c in (*VOCAB, EOS, UNK))
+
+
+@pytest.mark.parametrize(("order", "min_count"), [(1, 1), (3, 1), (5, 1), (5, 3)])
+def test_every_context_is_a_distribution(order, min_count):
+    lm = build_lm(TEXT, order, VOCAB, min_count)
+    for context in ["", "th", "the ", "zzz", "Dear M", "q"]:
+        state = lm.begin()
+        for ch in context:
+            state = lm.score(state, ch)[1]
+        assert _total(lm, state) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_unseen_symbols_get_a_probability_and_text_is_preferred():
+    lm = build_lm(TEXT, 4, VOCAB)
+    assert lm.text_logprob("the cat") > lm.text_logprob("tha cet") > -math.inf
+    assert lm.text_logprob("x") > -math.inf  # 'x' never seen: the uniform share
+    assert lm.text_logprob("\u00e9") == pytest.approx(lm.text_logprob("\u00e9"))  # unknown
+
+
+def test_counts_are_kneser_ney_continuation_counts():
+    counts = count_ngrams(["abab"], 3)
+    assert counts[3]["bab"] == 1 and counts[3][BOS + "ab"] == 1  # raw at the top order
+    assert counts[2][BOS + "a"] == 1  # starts with <s>: raw
+    assert counts[2]["ab"] == 2  # left neighbours: <s> and b
+    assert counts[1]["b"] == 1  # only ever after 'a'
+
+
+def test_arpa_round_trip_and_kenlm_agree(tmp_path):
+    kenlm = pytest.importorskip("kenlm")
+    lm = build_lm(TEXT, 5, VOCAB, min_count=2)
+    for name in ("m.arpa", "m.arpa.gz"):
+        lm.save(tmp_path / name)
+        again = CharLM.load(tmp_path / name)
+        assert again.order == 5 and again.prob.keys() == lm.prob.keys()
+        for s in ("the cat", "Dear Mr Dyer", "zq x"):
+            assert again.text_logprob(s) == pytest.approx(lm.text_logprob(s), abs=1e-4)
+    model = kenlm.Model(str(tmp_path / "m.arpa"))
+    for s in ("the cat sat", "Dear Mr Dyer", "zq x"):
+        words = " ".join("<sp>" if c == " " else c for c in s)
+        assert model.score(words, bos=True, eos=True) == pytest.approx(
+            lm.text_logprob(s) / math.log(10), abs=1e-4)
+
+
+def test_pruning_makes_a_smaller_model():
+    full, pruned = build_lm(TEXT, 5, VOCAB), build_lm(TEXT, 5, VOCAB, min_count=3)
+    assert len(pruned.prob) < len(full.prob)
+    assert all(len(g) <= 2 or g[:-1] in pruned.prob or g[0] == BOS for g in pruned.prob)
+
+
+def test_bad_files_are_clear_errors(tmp_path):
+    with pytest.raises(LMError, match="not found"):
+        CharLM.load(tmp_path / "missing.arpa")
+    (tmp_path / "words.arpa").write_text("\\data\\\nngram 1=1\n\n\\1-grams:\n-1.0\thello\n"
+                                         "\n\\end\\\n")
+    with pytest.raises(LMError, match="not a character model"):
+        CharLM.load(tmp_path / "words.arpa")
+    (tmp_path / "junk.arpa").write_text("hello\n")
+    with pytest.raises(LMError, match="no n-grams|not an ARPA"):
+        CharLM.load(tmp_path / "junk.arpa")
+    (tmp_path / "bad.gz").write_bytes(b"not gzip")
+    with pytest.raises(LMError, match="cannot read"):
+        CharLM.load(tmp_path / "bad.gz")
+    with pytest.raises(LMError, match="no text"):
+        build_lm(["", ""], 3)
+
+
+def test_lexicon(tmp_path):
+    lex = Lexicon(["Cat", "hat", "the"])
+    assert "cat" in lex and lex.is_prefix("ca") and not lex.is_prefix("cx")
+    path = tmp_path / "words.txt"
+    path.write_text("apple 12\nbanana\t3\n\n", encoding="utf-8")
+    assert Lexicon.load(path).words == {"apple", "banana"}
+    (tmp_path / "empty.txt").write_text("\n", encoding="utf-8")
+    with pytest.raises(LMError, match="no words"):
+        Lexicon.load(tmp_path / "empty.txt")
+
+
+def test_text_sources(tmp_path):
+    cs = Charset.gnhk()
+    train = load_text(str(HOOKER_TSV), "train")
+    val = load_text(str(HOOKER_TSV), "val")
+    assert len(train) > 4000 and 900 < len(val) < 1000  # one split only
+    words = load_text(str(SHARED / "data" / "gnhk" / "train_words.csv"))
+    assert words and max(len(w.split()) for w in words) <= 8
+    (tmp_path / "a.txt").write_text("Caf\u00e9 \u201cok\u201d\n  spaced   out \n", encoding="utf-8")
+    lines, dropped = clean_lines(load_text(str(tmp_path / "a.txt")), cs)
+    assert lines == ["spaced out"] and dropped == 1  # the e-acute is not in the charset
+    with pytest.raises(LMError, match="no such text"):
+        load_text(str(tmp_path / "missing.txt"))
+    assert resolve_lm_path("default").name.startswith("english-char-")
+
+
+def test_build_command(tmp_path, capsys):
+    text = tmp_path / "t.txt"
+    text.write_text("\n".join(TEXT), encoding="utf-8")
+    out = tmp_path / "lm.arpa.gz"
+    assert main(["lm", "build", str(text), "--order", "4", "--out", str(out),
+                 "--eval", str(text)]) == 0
+    printed = capsys.readouterr().out
+    assert "order 4" in printed and "perplexity" in printed
+    assert CharLM.load(out).order == 4
+    assert main(["lm", "build", str(text), "--out", str(out)]) == 2  # never overwrites
+    assert "already exists" in capsys.readouterr().err
+    assert main(["lm", "build", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "x")]) == 2
+
+
+def test_shipped_model_loads_and_prefers_english():
+    lm = CharLM.load(resolve_lm_path("default"))
+    assert lm.order == 6
+    assert lm.text_logprob("I was sorry to miss you") > lm.text_logprob("I wos sorrv tu miss yau")
+    assert lm.begin() == BOS
