@@ -1,18 +1,19 @@
 """Inference backends behind one call: ``run((B, 1, H, W) float32 raw pixels) -> (T, B, C) logits``.
 
-PyTorch runs a checkpoint eagerly; ONNX Runtime and OpenVINO run an ONNX graph (exported in
-memory from a checkpoint, once) or a file (.onnx; OpenVINO also .xml IR, official OMZ ones
-included). Each backend reads its geometry from the model: input height, a static width or batch
-if the model has one, and the class count.
+PyTorch runs a checkpoint eagerly; ONNX Runtime and OpenVINO run an ONNX graph (exported from
+a checkpoint once, and kept in the export cache for the next start) or a file (.onnx; OpenVINO
+also .xml IR, official OMZ ones included). Each backend reads its geometry from the model: input
+height, a static width or batch if the model has one, and the class count.
 
 Throughput comes from ``streams``: that many ``run`` calls may be in flight at once, each with
-``threads // streams`` threads. On this project's 2-core CPU, two concurrent single-threaded
-requests beat one two-threaded request (the LSTMs are sequential over time and parallelise poorly
-inside one request): see bench/backends.py.
+``threads // streams`` threads. The LSTMs are sequential over time and parallelise poorly inside
+one request, so one single-threaded request per core is the default; bench/inference.py
+--variants measures it against one request with all the threads (docs/inference.md).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -54,6 +55,7 @@ class Backend:
         self.num_classes = num_classes
         self.streams = streams
         self.metadata: dict[str, str] = {}
+        self.precision = "f32"  # what the kernels compute in (OpenVINO may run bf16)
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         """(B, 1, H, W) float32 raw 0..255 -> (T, B, C) float32 logits. Thread-safe."""
@@ -121,7 +123,8 @@ class OpenVinoBackend(Backend):
     """OpenVINO on ``device``. ``source`` is an .xml IR, a .onnx path or ONNX bytes.
 
     ``precision`` is the CPU's inference precision: "f32" by default, so the text is the same as
-    on the other backends (on CPUs with bf16 support OpenVINO would otherwise pick bf16).
+    on the other backends; "auto" leaves it to OpenVINO (bf16 on CPUs with native bf16, as
+    AVX512-BF16 or AMX, else f32). ``self.precision`` is what the compiled model runs.
     """
 
     name = "openvino"
@@ -136,6 +139,8 @@ class OpenVinoBackend(Backend):
             model = core.read_model(source if isinstance(source, bytes) else str(source))
         except Exception as exc:
             raise ModelError(f"{label}: cannot load the model with OpenVINO ({exc})") from None
+        if isinstance(source, bytes) or Path(source).suffix.lower() == ".onnx":
+            _optimize_onnx_graph(model, label)
         if len(model.inputs) != 1:
             raise ModelError(f"{label}: expected one input, found {len(model.inputs)}")
         out = next((o for o in model.outputs if "output" in o.get_names()), model.outputs[0])
@@ -144,10 +149,18 @@ class OpenVinoBackend(Backend):
         classes = last.get_length() if last is not None and last.is_static else None
         dims = [d.get_length() if d.is_static else 0 for d in model.input(0).get_partial_shape()]
         super().__init__(label, dims, classes, streams)
-        self.metadata = {key: str(model.get_rt_info([key]).astype(str))
+        # An IR keeps inkreader's keys at the top of its rt_info; an ONNX file read by OpenVINO
+        # shows its metadata_props under "framework".
+        self.metadata = {key: str(model.get_rt_info(where).astype(str))
                          for key in ("inkreader.charset", "inkreader.config")
-                         if model.has_rt_info([key])}
-        config = {"INFERENCE_PRECISION_HINT": precision}
+                         for where in ([key], ["framework", key]) if model.has_rt_info(where)}
+        if precision == "auto":
+            from .quantize import is_quantized
+
+            # INT8 runs best beside f32: with bf16, reorders surround every quantised op
+            # (quantize.py has the figures). Otherwise OpenVINO's own choice.
+            precision = "f32" if is_quantized(model) else "auto"
+        config = {} if precision == "auto" else {"INFERENCE_PRECISION_HINT": precision}
         if device.upper() == "CPU":
             config.update({"NUM_STREAMS": streams, "INFERENCE_NUM_THREADS": threads})
         try:
@@ -156,6 +169,7 @@ class OpenVinoBackend(Backend):
             reason = [s for s in str(exc).splitlines() if s.strip()][-1:]  # the cause, last
             raise ModelError(f"{label}: cannot compile for device {device!r} (available: "
                              f"{', '.join(core.available_devices)}): {''.join(reason)}") from None
+        self.precision = _compiled_precision(compiled, precision)
         # One infer request per stream, lent to one run() at a time (requests are not reentrant).
         self._requests: queue.SimpleQueue = queue.SimpleQueue()
         for _ in range(streams):
@@ -170,16 +184,42 @@ class OpenVinoBackend(Backend):
             self._requests.put(request)
 
 
+def _optimize_onnx_graph(model, label: str) -> None:
+    """The graph rewrites that OpenVINO's converter (ovc, ``convert_model``) applies and
+    ``read_model`` of an ONNX graph does not; among them the convolution bias is fused, which the
+    CPU plugin otherwise leaves as a separate pass over the first conv's output when the batch is
+    dynamic. Measured here: 8% less time per batch in bf16, 5% in f32, the same f32 logits, 0.1 s
+    at load. (``convert_model`` itself takes seconds.) Skipped if this OpenVINO lacks it."""
+    try:
+        from openvino._offline_transformations import apply_moc_transformations
+    except ImportError:
+        log.debug("%s: OpenVINO's MOC transformations not available; graph left as read", label)
+        return
+    apply_moc_transformations(model, cf=False)
+
+
+def _compiled_precision(compiled, asked: str) -> str:
+    """The inference precision a compiled model runs ("f32", "bf16", ...), else ``asked``."""
+    try:
+        return compiled.get_property("INFERENCE_PRECISION_HINT").to_string()  # "bf16", "f32"
+    except Exception:  # a device without the property (not the CPU)
+        return asked
+
+
 def checkpoint_backend(model, backend: str, source: str, device: str, threads: int | None,
-                       streams: int, precision: str) -> Backend:
+                       streams: int, precision: str, charset=None,
+                       cache: Path | None = None) -> Backend:
     """A checkpoint's model on ``backend``; ONNX Runtime and OpenVINO get a dynamic ONNX graph
-    exported in memory once (compiled once, reused for every call)."""
+    exported in memory once (compiled once, reused for every call). With ``cache`` the graph
+    (``charset`` and config in its metadata) is also written there for the next start."""
     if backend == "torch":
         return TorchBackend(model, source, threads)
     threads = threads or cpu_count()
     from .export import onnx_bytes
 
-    graph = onnx_bytes(model, fixed_width=False)
+    graph = onnx_bytes(model, fixed_width=False, charset=charset)
+    if cache is not None:
+        _store(cache, graph)
     label = f"{source} (exported to ONNX in memory)"
     if backend == "onnx":
         return OnnxBackend(graph, threads, streams, label)
@@ -187,8 +227,8 @@ def checkpoint_backend(model, backend: str, source: str, device: str, threads: i
 
 
 def file_backend(path: Path, backend: str, device: str, threads: int, streams: int,
-                 precision: str) -> Backend:
-    """An .onnx or OpenVINO .xml file on ``backend``."""
+                 precision: str, label: str | None = None) -> Backend:
+    """An .onnx or OpenVINO .xml file on ``backend`` (``label`` names it in messages)."""
     suffix = path.suffix.lower()
     if suffix == ".xml" and backend != "openvino":
         raise ModelError(f"{path}: an OpenVINO IR runs only on --backend openvino")
@@ -197,8 +237,69 @@ def file_backend(path: Path, backend: str, device: str, threads: int, streams: i
     if suffix == ".xml" and not path.with_suffix(".bin").is_file():
         raise ModelError(f"{path}: its weights {path.with_suffix('.bin').name} are missing")
     if backend == "onnx":
-        return OnnxBackend(path, threads, streams)
-    return OpenVinoBackend(path, device, threads, streams, precision)
+        return OnnxBackend(path, threads, streams, label)
+    return OpenVinoBackend(path, device, threads, streams, precision, label)
+
+
+# --- the export cache: a checkpoint's ONNX graph, kept for the next start -----------------------
+# Reading a .pt with ONNX Runtime or OpenVINO costs a torch import and an ONNX export, about 1 s
+# of a command's start (measured: 0.75 s import, 0.25 s export, on an idle core). The graph is
+# kept in the cache folder under a key of the checkpoint's bytes and the exporting versions, so
+# a later start needs neither torch nor the export.
+CACHE_ENV = "INKREADER_CACHE"  # a folder, or "off"
+CACHE_FORMAT = 1  # bump when the cached graph's form changes
+CACHE_ENTRIES = 4  # checkpoints kept; the least recently used go first
+
+
+def export_cache_path(checkpoint: Path) -> Path | None:
+    """Where ``checkpoint``'s ONNX graph is cached (it may not exist yet); None when the cache
+    is off (``INKREADER_CACHE=off``) or the checkpoint cannot be read."""
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    from . import __version__
+
+    folder = os.environ.get(CACHE_ENV)
+    if folder is not None and folder.strip().lower() in ("", "off", "0", "no"):
+        return None
+    if folder is None:
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        folder = Path(base) / "inkreader"
+    try:
+        torch_version = version("torch")
+    except PackageNotFoundError:
+        torch_version = "?"
+    digest = hashlib.sha256(f"{CACHE_FORMAT} {__version__} {torch_version}".encode())
+    here = Path(__file__).parent
+    for source in ("export.py", "model.py"):  # any change to the exporter or the network
+        digest.update((here / source).read_bytes())
+    try:
+        with open(checkpoint, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return Path(folder) / f"{digest.hexdigest()[:24]}.onnx"
+
+
+def touch_cached(path: Path) -> None:
+    """Mark a cache entry as just used (the least recently used are removed first)."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
+
+
+def _store(path: Path, graph: bytes) -> None:
+    """Write a cache entry atomically and trim the cache; any failure only skips caching."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(graph)
+        tmp.replace(path)
+        entries = sorted(path.parent.glob("*.onnx"), key=lambda p: p.stat().st_mtime)
+        for old in entries[:-CACHE_ENTRIES]:
+            old.unlink(missing_ok=True)
+    except OSError as exc:
+        log.debug("export cache not written (%s)", exc)
 
 
 def embedded_charset(backend: Backend) -> list[str] | None:

@@ -13,6 +13,7 @@ set; the other lines are still read.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import threading
@@ -24,7 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .backends import Backend, checkpoint_backend, cpu_count, embedded_charset, file_backend
+from .backends import (
+    Backend,
+    checkpoint_backend,
+    cpu_count,
+    embedded_charset,
+    export_cache_path,
+    file_backend,
+    touch_cached,
+)
 from .charset import Charset
 from .decode import DecodedLine, Decoder, Designated, GreedyDecoder
 from .errors import CharsetError, ImageError, ModelError
@@ -42,15 +51,18 @@ from .preprocess import (
 
 log = logging.getLogger(__name__)
 
-# Measured 2026-11-24 on this project's 2-core AMD EPYC (avx512), default model, Hooker test
-# lines, batch 16. `bench/backends.py --lines 200 --repeats 3` with one usable core (training
-# pinned to the other): ONNX Runtime 114 lines/s (first pass 78), OpenVINO f32 120 (first pass
-# 73: it compiles kernels for each new batch shape), PyTorch 40. With both cores (a throwaway
-# run of the same batches, cores shared with a training run), two concurrent single-threaded
-# ONNX Runtime requests read 110-147 lines/s against 78-90 for OpenVINO with two streams.
-# One core: level (OpenVINO ahead warm, behind on new shapes); two: ONNX Runtime. Re-run on free
-# cores to revisit.
-AUTO_BACKEND = "onnx"
+# What "auto" runs for a .pt checkpoint (issue 5, docs/inference.md; bench/inference.py
+# --variants re-measures it). Measured 2026-11-24 on this project's 2-core AMD EPYC (AVX-512 with
+# BF16), untrained default model, the 953 Hooker test lines, batch 16, ONE core usable (training
+# pinned to the other, so process CPU time, not wall time): lines per CPU-second of a cold pass
+#   OpenVINO bf16 182, OpenVINO f32 109, ONNX Runtime f32 106-114, PyTorch eager 38.
+# The network is compute-bound (OpenVINO's conv and LSTM kernels run close to its own GEMM
+# ceiling), and bf16 dot products do twice the work per instruction. "auto" precision is
+# OpenVINO's own default: bf16 on CPUs with native bf16 (the reference demo gets bf16 there
+# too), f32 elsewhere; its CER must stay within 0.5 point of f32 (checked by the bench).
+AUTO_BACKEND = "openvino"
+AUTO_PRECISION = "auto"
+EXPLICIT_PRECISION = "f32"  # an explicitly chosen backend keeps exact f32 unless asked
 DEFAULT_BATCH = 16
 MAX_LINE_WIDTH = 32_000  # px at height 96 (16x the reference's 2000): longer is not one line
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif",
@@ -92,12 +104,15 @@ class LineResult:
 
 @dataclass
 class ReadStats:
-    """What the last read did: lines, inference requests, and seconds spent."""
+    """What the last read did: lines, inference requests, and seconds spent. ``batches`` holds,
+    per request, (lines in it, its padded input width, seconds from the start of preparing its
+    images to the end of decoding its lines: the latency each of its lines saw)."""
 
     lines: int = 0
     requests: int = 0
     infer_seconds: float = 0.0
     wall_seconds: float = 0.0
+    batches: list[tuple[int, int, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -135,10 +150,13 @@ class Recognizer:
              fixed_width: bool = False, charlist: str | Path | None = None,
              batch_size: int = DEFAULT_BATCH, threads: int | None = None,
              designated: Designated | None = None, streams: int | None = None,
-             precision: str = "f32", decoder: Decoder | None = None) -> Recognizer:
+             precision: str | None = None, decoder: Decoder | None = None) -> Recognizer:
         """Load a .pt checkpoint (None: the packaged default), an .onnx or an OpenVINO .xml.
 
-        ``backend`` "auto" is OpenVINO for an .xml, else ``AUTO_BACKEND`` (measured fastest here).
+        ``backend`` "auto" is ONNX Runtime for an .onnx, else OpenVINO (``AUTO_BACKEND``, measured
+        fastest here). ``precision`` (OpenVINO's inference precision: "f32", "bf16", "f16" or
+        "auto" for OpenVINO's own choice) defaults to ``AUTO_PRECISION`` with backend "auto" and
+        to exact "f32" with an explicitly chosen backend.
         ``threads`` (default: the cores) run as ``streams`` concurrent requests (default: as many
         as threads, one thread each). A model with a static input width runs at that width and
         a static batch of 1 line by line; ``fixed_width`` pads every line to the reference's
@@ -151,7 +169,9 @@ class Recognizer:
             raise ModelError(f"{path}: model file not found")
         suffix = path.suffix.lower()
         if backend == "auto":
-            backend = "openvino" if suffix == ".xml" else AUTO_BACKEND
+            backend = "onnx" if suffix == ".onnx" else AUTO_BACKEND
+            precision = precision or AUTO_PRECISION
+        precision = precision or EXPLICIT_PRECISION
         if backend not in ("torch", "onnx", "openvino"):
             raise ModelError(f"unknown backend {backend!r} (torch, onnx, openvino or auto)")
         asked, threads = threads, threads or cpu_count()
@@ -164,16 +184,10 @@ class Recognizer:
             height = engine.height or HEIGHT
             width = engine.static_width or (FIXED_WIDTH if fixed_width else None)
         else:
-            from .model import load_checkpoint
-
-            net, charset, _ = load_checkpoint(path)
-            charset = _choose_charset(charlist, charset, net.config.num_classes, path)
-            # torch's thread count is process-wide: change it only when the caller asked.
-            engine = checkpoint_backend(net, backend, str(path), device,
-                                        asked if backend == "torch" else threads, streams,
-                                        precision)
-            height = net.config.height
-            width = net.config.fixed_width if fixed_width else None
+            engine, charset, config = _checkpoint_engine(path, backend, device, threads, asked,
+                                                         streams, precision, charlist)
+            height = config["height"]
+            width = config["fixed_width"] if fixed_width else None
         log.debug("model %s on %s (%d threads, %d streams)", path, backend, threads, streams)
         return cls(engine, charset, height=height, fixed_width=width, batch_size=batch_size,
                    designated=designated, decoder=decoder)
@@ -204,6 +218,10 @@ class Recognizer:
         results: list[LineResult | None] = [None] * len(items)
         batches = plan_batches([it.width for it in items], self.batch_size,
                                self.batch_size * max(FIXED_WIDTH, self.fixed_width or 0))
+        # Widest first: OpenVINO grows its buffers when a request is larger than any before; in
+        # ascending order every batch of a cold pass grew them (+40-60% on that batch,
+        # measured), in descending order only the first does.
+        batches.reverse()
         # Workers = streams + 1, so one thread prepares a batch while ``streams`` run inference.
         with ThreadPoolExecutor(self.backend.streams + 1, thread_name_prefix="ink") as pool:
             for chunk in pool.map(lambda b: self._read_batch([items[i] for i in b]), batches):
@@ -213,6 +231,7 @@ class Recognizer:
         return results  # type: ignore[return-value]  # every index was filled
 
     def _read_batch(self, items: list[_Item]) -> list[tuple[int, LineResult]]:
+        start = time.perf_counter()
         out, good = [], []
         for it in items:
             try:
@@ -246,6 +265,8 @@ class Recognizer:
                 frames = min(frames, math.ceil(pad_width(line.width, None) / stride))
             decoded = self.decoder.decode(logits[:frames, col])
             out.append((it.index, _result(it.name, decoded, line, stride, self.charset)))
+        with self._lock:
+            self.stats.batches.append((len(good), batch.shape[3], time.perf_counter() - start))
         return out
 
     def _prepare(self, item: _Item) -> Line:
@@ -273,6 +294,40 @@ class Recognizer:
             return resized_width(h, w, self.height)
         except Exception:
             return 0
+
+
+def _checkpoint_engine(path: Path, backend: str, device: str, threads: int, asked: int | None,
+                       streams: int, precision: str,
+                       charlist: str | Path | None) -> tuple[Backend, Charset, dict]:
+    """A .pt checkpoint on ``backend``: its cached ONNX export when there is one (no torch
+    import, no export), else the checkpoint itself (exported in memory and cached for the next
+    start). Returns the engine, the charset and the model config (as a dict)."""
+    from dataclasses import asdict
+
+    cache = export_cache_path(path) if backend != "torch" else None
+    if cache is not None and cache.is_file():
+        try:
+            engine = file_backend(cache, backend, device, threads, streams, precision,
+                                  label=f"{path} (cached ONNX export {cache})")
+            config = json.loads(engine.metadata["inkreader.config"])
+            symbols = embedded_charset(engine)
+            if not symbols:
+                raise KeyError("no embedded charset")
+            own = Charset(tuple(symbols))
+            touch_cached(cache)
+            return engine, _choose_charset(charlist, own, engine.num_classes, path), config
+        except (ModelError, KeyError, ValueError) as exc:  # a damaged entry: export anew
+            log.warning("ignoring the cached export %s (%s)", cache, exc)
+            cache.unlink(missing_ok=True)
+    from .model import load_checkpoint
+
+    net, own, _ = load_checkpoint(path)
+    charset = _choose_charset(charlist, own, net.config.num_classes, path)
+    # torch's thread count is process-wide: change it only when the caller asked.
+    engine = checkpoint_backend(net, backend, str(path), device,
+                                asked if backend == "torch" else threads, streams, precision,
+                                charset=own, cache=cache)
+    return engine, charset, asdict(net.config)
 
 
 def plan_batches(widths: Sequence[int], batch_size: int, max_columns: int) -> list[list[int]]:

@@ -1,7 +1,11 @@
 """``inkreader export --format onnx|openvino --out PATH [--fixed-width] [--model M]``: export a
 checkpoint and print its verification (checker, names and shapes, parameter total, logits
 parity with PyTorch, the same decoded text on real lines, a timing). Exit code 1 if a check
-failed (the file is kept for inspection)."""
+failed (the file is kept for inspection).
+
+``--int8 --calibration DATASET`` (OpenVINO only) quantises with NNCF, calibrated on the
+dataset's train split (quantize.py), and prints how the INT8 output compares with PyTorch's.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,14 @@ def add_arguments(p) -> None:
     p.add_argument("--force", action="store_true", help="overwrite an existing output")
     p.add_argument("--fp16", action="store_true",
                    help="OpenVINO: store the weights as FP16 (half the size; default FP32)")
+    p.add_argument("--int8", action="store_true",
+                   help="OpenVINO: INT8 post-training quantisation (NNCF); needs --calibration")
+    p.add_argument("--calibration", metavar="DATASET",
+                   help="--int8: line dataset to calibrate on (gt file, TSV or page folder)")
+    p.add_argument("--calibration-split", default="train",
+                   help="--int8: its split (default train; 'test' is refused)")
+    p.add_argument("--calibration-lines", type=int, default=300,
+                   help="--int8: lines used, spread over the split (default 300)")
     p.add_argument("--check-images", nargs="+", type=Path, metavar="IMAGE",
                    help="line images to verify on (default: ../shared's GNHK sample line and "
                    f"{CHECK_LINES} Hooker lines, or a synthetic line if ../shared is absent)")
@@ -36,6 +48,8 @@ def run(args) -> int:
     path = resolve_model_path(args.model)
     if path.suffix.lower() in (".onnx", ".xml"):
         raise ModelError(f"{path}: export starts from a .pt checkpoint")
+    if args.int8:
+        return _run_int8(args, path)
     model, charset, _ = load_checkpoint(path)
     if args.format == "onnx":
         out = export_onnx(model, args.out, args.fixed_width, charset, force=args.force)
@@ -48,6 +62,30 @@ def run(args) -> int:
     print(f"model {path}")
     print(report.report())
     return 0 if report.ok else 1
+
+
+def _run_int8(args, path: Path) -> int:
+    from ..errors import InkreaderError
+    from ..model import load_checkpoint
+    from ..quantize import calibration_lines, check_int8, quantize_openvino
+
+    if args.format != "openvino":
+        raise InkreaderError("--int8 makes an OpenVINO IR: use --format openvino")
+    if not args.calibration:
+        raise InkreaderError("--int8 needs --calibration DATASET (lines of a training split)")
+    if args.fp16:
+        raise InkreaderError("--int8 and --fp16 exclude each other")
+    samples = calibration_lines(args.calibration, args.calibration_split, args.calibration_lines)
+    model, charset, _ = load_checkpoint(path)
+    out = quantize_openvino(model, charset, args.out, samples, args.fixed_width, args.force)
+    with tempfile.TemporaryDirectory() as tmp:
+        images = args.check_images or default_check_images(Path(tmp))
+        check = check_int8(model, charset, out, images)
+    print(f"model {path}")
+    print(f"calibrated on {len(samples)} lines of {args.calibration} "
+          f"(split {args.calibration_split})")
+    print(check.report())
+    return 0 if check.ok else 1
 
 
 def default_check_images(tmp: Path) -> list[Path]:
