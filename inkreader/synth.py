@@ -193,7 +193,10 @@ def generate(out_dir: str | Path, count: int, config: SynthConfig = SynthConfig(
             results: Iterator = map(_render_chunk, _chunks(start, count, chunk))
             _write_rows(f, results, progress)
         else:
-            ctx = mp.get_context("fork" if os.name == "posix" else "spawn")
+            # forkserver, not fork: forking a process that already runs threads (a caller's
+            # thread pools, tqdm's monitor) can deadlock a worker on a lock held at fork time
+            methods = mp.get_all_start_methods()
+            ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
             with ctx.Pool(workers, _init_worker, (fonts, config, str(out_dir))) as pool:
                 _write_rows(f, pool.imap(_render_chunk, _chunks(start, count, chunk)), progress)
     os.replace(partial, out_dir / "lines.tsv")
