@@ -202,3 +202,17 @@ def binarize_page(gray: np.ndarray) -> np.ndarray:
     _, clamped = cv2.threshold(contrast, 255, 255, cv2.THRESH_TRUNC)
     return cv2.adaptiveThreshold(clamped.astype(np.uint8), 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C,
                                  cv2.THRESH_BINARY, ADAPTIVE_BLOCK, ADAPTIVE_C)
+
+
+def quiet_opencv() -> None:
+    """Errors only from OpenCV's own logging: our messages already name a bad file, and its
+    warnings (e.g. "Premature end of JPEG file") would repeat them without the name."""
+    if hasattr(cv2, "setLogLevel"):  # OpenCV 4
+        cv2.setLogLevel(2)
+        return
+    try:  # OpenCV 5 moved it
+        from cv2.utils import logging as cv_logging
+
+        cv_logging.setLogLevel(cv_logging.LOG_LEVEL_ERROR)
+    except (ImportError, AttributeError):
+        pass

@@ -72,11 +72,10 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    import cv2
-
     from ..decode import Designated
+    from ..preprocess import quiet_opencv
 
-    cv2.setLogLevel(2)  # errors only: our own message names a bad file; OpenCV's WARN repeats it
+    quiet_opencv()
     if args.iterations is not None and args.iterations < 1:
         raise InkreaderError("--iterations must be at least 1")
     designated = (Designated.load(args.designated_characters, args.top_k)
