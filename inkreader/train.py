@@ -119,9 +119,20 @@ class Run:
         torch.set_rng_state(st["torch_rng"])
         np.random.set_state(st["numpy_rng"])
         random.setstate(st["python_rng"])
+        self._forget_metrics_after(self.step)
         log.info("resumed %s at epoch %d batch %d (step %d)", path, self.epoch, self.batch,
                  self.step)
         return True
+
+    def _forget_metrics_after(self, step: int) -> None:
+        """Drop log records of steps the resumed run will train again (they were lost)."""
+        path = self.dir / "metrics.jsonl"
+        if self.rank != 0 or not path.exists():
+            return
+        lines = path.read_text(encoding="utf-8").splitlines()
+        keep = [x for x in lines if json.loads(x).get("step", 0) <= step]
+        if len(keep) < len(lines):
+            path.write_text("".join(x + "\n" for x in keep), encoding="utf-8")
 
     def init_from(self, spec: str) -> None:
         model, charset, _ = load_checkpoint(resolve_model_path(spec))
@@ -188,7 +199,7 @@ def fit(cfg: TrainConfig) -> Path:
             prefetch_factor=4 if cfg.workers else None,
             # its own generator: a loader drawing its base seed from the global RNG would shift
             # the dropout stream whenever a resume creates the loader at another step
-            generator=torch.Generator().manual_seed(cfg.seed))
+            generator=torch.Generator().manual_seed(cfg.seed), worker_init_fn=_worker_init)
         run.model.train()
         bar = tqdm(loader, total=len(plan), initial=run.batch, desc=f"epoch {run.epoch + 1}",
                    disable=rank != 0, mininterval=10, dynamic_ncols=True)
@@ -239,6 +250,13 @@ def fit(cfg: TrainConfig) -> Path:
     if world > 1:
         dist.barrier()
     return run.dir / "best.pt"
+
+
+def _worker_init(worker_id: int) -> None:
+    """Data workers leave SIGTERM/SIGINT to the main process, which checkpoints and stops them
+    (a `pkill -f` reaches the workers too, and a dead worker would crash the loop)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class _StopOnSignal:
