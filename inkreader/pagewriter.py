@@ -8,7 +8,7 @@ regions, and per line its Coords, Baseline and TextEquiv (with ``conf``).
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
@@ -45,7 +45,7 @@ def _region_box(lines: list[PageLine]) -> list[tuple[int, int]]:
 def to_pagexml(page: PageResult, creator: str = "inkreader") -> bytes:
     """A PAGE-XML 2019 document (UTF-8 bytes) of a page result."""
     ns = f"{{{PAGE_2019}}}"
-    now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    now = datetime.now(UTC).replace(microsecond=0).isoformat()
     root = etree.Element(ns + "PcGts", nsmap={None: PAGE_2019, "xsi": XSI})
     root.set(f"{{{XSI}}}schemaLocation", f"{PAGE_2019} {PAGE_2019}/pagecontent.xsd")
     meta = etree.SubElement(root, ns + "Metadata")

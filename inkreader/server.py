@@ -116,7 +116,7 @@ class MicroBatcher:
                     break
                 try:
                     batch.append(await asyncio.wait_for(self.queue.get(), max(left, 0)))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
             await self.slots.acquire()
             self.batches += 1

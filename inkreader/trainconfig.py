@@ -6,10 +6,9 @@ so a resumed run can check it is continuing the same experiment.
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-
-import tomllib
 
 from .errors import InkreaderError
 
