@@ -157,7 +157,20 @@ def setup_distributed() -> tuple[int, int]:
 
 
 def fit(cfg: TrainConfig) -> Path:
-    """Train (or resume) the run ``cfg.out``; returns the path of its best model."""
+    """Train (or resume) the run ``cfg.out``; returns the path of its best model.
+
+    SIGTERM / SIGINT checkpoint and stop after the current step; the caller's handlers are back
+    when it returns.
+    """
+    stop = _StopOnSignal()
+    try:
+        return _fit(cfg, stop)
+    finally:
+        stop.restore()
+
+
+def _fit(cfg: TrainConfig, stop: _StopOnSignal) -> Path:
+    """The body of ``fit``."""
     rank, world = setup_distributed()
     torch.set_num_threads(cfg.threads or max(1, available_cores() // world))
     run = Run(cfg, rank, world)
@@ -189,7 +202,6 @@ def fit(cfg: TrainConfig) -> Path:
     session_start = time.monotonic()
     session_steps = 0
     last_save = time.monotonic()
-    stop = _StopOnSignal()
     while run.epoch < cfg.epochs:
         plan = epoch_plan(sources, cfg.epoch_lines, cfg.batch_size, cfg.seed, run.epoch)
         plan = plan[rank::world][:steps_per_epoch]
@@ -264,10 +276,15 @@ class _StopOnSignal:
 
     def __init__(self) -> None:
         self.requested = False
+        self._previous: dict = {}
         for sig in (signal.SIGTERM, signal.SIGINT):
             # not possible outside the main thread (e.g. a test runner's thread): skip there
             with contextlib.suppress(ValueError):
-                signal.signal(sig, self._handle)
+                self._previous[sig] = signal.signal(sig, self._handle)
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
 
     def _handle(self, signum, frame) -> None:
         log.warning("signal %d: checkpointing and stopping after this step", signum)
