@@ -18,7 +18,7 @@ from tqdm import tqdm
 from .augment import augment_line
 from .charset import Charset
 from .datasets import ctc_feasible, load_dataset
-from .errors import InkreaderError
+from .errors import DatasetError, InkreaderError
 from .pagexml import PageImages, line_image
 from .preprocess import STRIDE, pad_width, resize_to_height, stack_lines
 from .trainconfig import DataSource
@@ -45,6 +45,10 @@ def load_source(source: DataSource, charset: Charset, height: int, max_width: in
     """Decode, resize and encode every usable line; drop (and log by id) the unusable ones:
     unreadable images, characters outside the charset, CTC-infeasible labels."""
     samples = load_dataset(source.path, source.split)
+    if source.split is None and any(s.split == "test" for s in samples):
+        raise DatasetError(f"{source.path}: has a 'test' split; a training or validation source "
+                           "must name the split it uses (split = \"train\") so that test lines "
+                           "never leak in")
     if source.limit is not None:
         samples = samples[: source.limit]
     images, labels, ids = [], [], []

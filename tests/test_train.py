@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from inkreader.charset import Charset
 from inkreader.datasets import ctc_feasible
+from inkreader.errors import DatasetError
 from inkreader.model import load_checkpoint
 from inkreader.train import fit, lr_factor
 from inkreader.trainconfig import (
@@ -25,8 +27,9 @@ from inkreader.trainconfig import (
     dump_config,
     load_config,
 )
+from inkreader.traindata import load_source
 
-from .conftest import ROOT
+from .conftest import HOOKER_TSV, ROOT
 
 
 def tiny_config(train_tsv: Path, val_tsv: Path, out: Path, **kw) -> TrainConfig:
@@ -45,6 +48,26 @@ def test_config_rejects_unknown_keys_and_round_trips(tmp_path, tiny_tsvs):
     cfg = tiny_config(*tiny_tsvs, tmp_path / "run", precision="bf16")
     (tmp_path / "c.toml").write_text(dump_config(cfg), encoding="utf-8")
     assert load_config(tmp_path / "c.toml") == cfg
+
+
+def test_shipped_configs_load_and_never_touch_the_test_split():
+    configs = sorted((ROOT / "configs").glob("*.toml"))
+    assert configs
+    for path in configs:
+        cfg = load_config(path)
+        for source in (*cfg.train, cfg.val):
+            if "hooker" in source.path:
+                assert source.split in ("train", "val"), f"{path.name}: {source}"
+        assert cfg.val.split != "test" and not cfg.val.augment, path.name
+
+
+def test_a_source_with_a_test_split_must_name_its_split(tmp_path):
+    tsv = tmp_path / "all.tsv"
+    rows = [f"{HOOKER_TSV.parent / 'lines' / f}\t{sp}\tabc" for f, sp in
+            (("a.jpg", "train"), ("b.jpg", "test"))]
+    tsv.write_text("file\tsplit\ttext\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"all\.tsv: has a 'test' split.*split = \"train\""):
+        load_source(DataSource(str(tsv)), Charset.gnhk(), 96, 1600, show_progress=False)
 
 
 def test_ctc_feasibility_counts_repeats():
