@@ -6,7 +6,10 @@ for. Each engine reads every line image as stored (no binarisation or cropping o
 is scored with the same metric (``inkreader.metrics.ErrorRates``: corpus CER and WER; an
 unreadable line or an engine error counts as an empty prediction). Times are wall-clock per line
 on one process, one line at a time, process start-up included for Tesseract (that is how its CLI
-is used). Run from the repository root:
+is used). Tesseract is not a dependency of inkreader: install it for this benchmark only. The
+beam row uses the shipped decoding defaults (``DEFAULT_LM_WEIGHT``, ``DEFAULT_BONUS`` in
+``inkreader/decode.py``, tuned on the val split by ``bench/decoding.py --tune``). Run from the
+repository root:
 
     .venv/bin/python bench/compare_engines.py --write-doc docs/comparison.md
 
@@ -95,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name, fn in (("inkreader, shipped model, greedy (the reference decoding)",
                       lambda: run_inkreader(lines, beam=False)),
-                     (f"inkreader, shipped model, beam {DEFAULT_BEAM_WIDTH} + character 6-gram LM",
+                     ((f"inkreader, shipped model, beam {DEFAULT_BEAM_WIDTH} + character 6-gram LM "
+                      f"(weight {DEFAULT_LM_WEIGHT}, bonus {DEFAULT_BONUS})"),
                       lambda: run_inkreader(lines, beam=True)),
                      (f"{version} (LSTM, --psm 7, eng)", lambda: run_tesseract(lines))):
         rates, seconds, texts = fn()

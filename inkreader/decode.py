@@ -230,8 +230,8 @@ class GreedyDecoder:
 NEG = -math.inf
 DEFAULT_BEAM_WIDTH = 16
 # Tuned on the Hooker val split with the shipped model (bench/decoding.py --tune, docs/decoding.md).
-DEFAULT_LM_WEIGHT = 0.2
-DEFAULT_BONUS = 1.0
+DEFAULT_LM_WEIGHT = 0.5
+DEFAULT_BONUS = 2.0
 
 
 def _lse(a: float, b: float) -> float:
