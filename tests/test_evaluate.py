@@ -1,5 +1,5 @@
 """inkreader evaluate: counts, report format, and the metric recomputed from the report with
-an independent Levenshtein (the untrained default model reads garbage; the sums must agree)."""
+an independent Levenshtein (whatever the model reads, the sums must agree), beam options."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from inkreader.cli import main
+from inkreader.decode import DEFAULT_BEAM_WIDTH, DEFAULT_BONUS, DEFAULT_LM_WEIGHT, BeamDecoder
+from inkreader.lm import CharLM, resolve_lm_path
 from inkreader.recognizer import Recognizer
 
 from .conftest import SHARED, hooker_subset
@@ -91,6 +93,24 @@ def test_predictions_stay_with_their_lines(tmp_path, capsys):
     direct = Recognizer.load(backend="torch", threads=1).read_paths(paths)
     assert [r["prediction"] for r in rows] == [d.text for d in direct]
     assert [r["id"] for r in rows] == paths and all(r["error"] is None for r in rows)
+
+
+def test_beam_and_lm_options_decode_as_read_does(tmp_path, capsys):
+    tsv = hooker_subset(tmp_path, "val", 10)
+    report = tmp_path / "beam.jsonl"
+    rc, s, _ = run_json([str(tsv), "--lm", "default", "--report", str(report)], capsys)
+    assert rc == 0 and s["lines"] == 10
+    rows = [json.loads(x) for x in report.read_text(encoding="utf-8").splitlines()]
+    paths = [row.split("\t")[0] for row in tsv.read_text(encoding="utf-8").splitlines()[1:]]
+    rec = Recognizer.load(backend="torch", threads=1)
+    greedy = [r.text for r in rec.read_paths(paths)]
+    rec.decoder = BeamDecoder(rec.charset, DEFAULT_BEAM_WIDTH,
+                              lm=CharLM.load(resolve_lm_path("default")),
+                              lm_weight=DEFAULT_LM_WEIGHT, bonus=DEFAULT_BONUS)
+    assert [r["prediction"] for r in rows] == [r.text for r in rec.read_paths(paths)]
+    assert [r["prediction"] for r in rows] != greedy  # the LM really changed the decoding
+    assert main(["evaluate", str(tsv), "--beam-width", "0"]) == 2
+    assert "--beam-width must be at least 1" in capsys.readouterr().err
 
 
 def test_fixed_width_excludes_as_the_reference(tmp_path, capsys):

@@ -1,5 +1,6 @@
 """``inkreader evaluate DATASET``: the reference's accuracy (1 - corpus CER), CER, WER and
-case-insensitive CER of a model on a gt file, a TSV or a PAGE-XML/ALTO folder."""
+case-insensitive CER of a model on a gt file, a TSV or a PAGE-XML/ALTO folder. Greedy decoding
+(the reference's) unless the decoding options of ``inkreader read`` ask for a beam search."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InkreaderError
+from .decoding import add_decoding_arguments, beam_decoder, wants_beam
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -26,6 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="write every line's label, prediction and edit distance (TSV; JSON "
                         "lines if FILE ends in .json or .jsonl)")
     p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    add_decoding_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
 
     samples, file_errors = load_lines(args.dataset, args.split, on_error)
     recognizer = Recognizer.load(args.model, backend=args.backend, fixed_width=args.fixed_width)
+    if wants_beam(args):
+        recognizer.decoder = beam_decoder(args, recognizer.charset)
     result = evaluate(samples, recognizer, fixed_width=args.fixed_width, on_error=on_error)
     result.dataset_errors = file_errors
     if args.report:

@@ -17,9 +17,9 @@ from __future__ import annotations
 import json
 import sys
 
-from ..decode import DEFAULT_BEAM_WIDTH, DEFAULT_BONUS, DEFAULT_LM_WEIGHT
 from ..errors import InkreaderError
 from ..recognizer import DEFAULT_BATCH, LineResult, ReadStats, Recognizer, expand_inputs
+from .decoding import add_decoding_arguments, beam_decoder, wants_beam
 
 REVIEW_MARK = "\t[review]"  # after the text of a line flagged by --min-confidence
 
@@ -52,18 +52,7 @@ def add_arguments(p) -> None:
                    help="read everything N times and report the average inference latency "
                    "(as the reference demo's -ni)")
     p.add_argument("--json", action="store_true", help="one JSON object a line")
-    g = p.add_argument_group("decoding (docs/decoding.md)")
-    g.add_argument("--beam-width", type=int, metavar="N",
-                   help=f"CTC prefix beam search with N prefixes (default: greedy; "
-                   f"{DEFAULT_BEAM_WIDTH} when --lm or --lexicon is given)")
-    g.add_argument("--lm", metavar="FILE", help="character n-gram LM (ARPA, see 'inkreader lm "
-                   "build'); 'default' is the packaged English one")
-    g.add_argument("--lm-weight", type=float, default=DEFAULT_LM_WEIGHT, metavar="W",
-                   help=f"weight of the LM's log-probability (default {DEFAULT_LM_WEIGHT})")
-    g.add_argument("--lm-bonus", type=float, default=DEFAULT_BONUS, metavar="B",
-                   help=f"score added per character read with an LM (default {DEFAULT_BONUS})")
-    g.add_argument("--lexicon", metavar="FILE", help="word list, one a line: words outside it "
-                   "cost the beam a penalty (case-insensitive)")
+    g = add_decoding_arguments(p)
     g.add_argument("--min-confidence", type=float, metavar="X",
                    help="flag lines whose confidence is below X for review ('review': true in "
                    "--json, a tab and '[review]' after the text otherwise)")
@@ -85,8 +74,8 @@ def run(args) -> int:
     rec = Recognizer.load(args.model, backend=args.backend, device=args.device,
                           fixed_width=args.fixed_width, charlist=args.charlist,
                           batch_size=args.batch_size, designated=designated)
-    if args.beam_width is not None or args.lm or args.lexicon:
-        rec.decoder = _beam_decoder(args, rec.charset, designated)
+    if wants_beam(args):
+        rec.decoder = beam_decoder(args, rec.charset, designated)
     entries = expand_inputs(args.inputs)
     paths = [e for e in entries if not isinstance(e, LineResult)]
     targets = _draw_targets(args.draw, paths) if args.draw else []
@@ -102,20 +91,6 @@ def run(args) -> int:
     drawn_ok = _draw([r for e, r in zip(entries, results, strict=True)
                       if not isinstance(e, LineResult)], targets)
     return 1 if any(not r.ok for r in results) or not drawn_ok else 0
-
-
-def _beam_decoder(args, charset, designated):
-    from ..decode import BeamDecoder
-    from ..lm import CharLM, Lexicon, resolve_lm_path
-
-    width = DEFAULT_BEAM_WIDTH if args.beam_width is None else args.beam_width
-    if width < 1:
-        raise InkreaderError(f"--beam-width must be at least 1, got {width}")
-    lm = CharLM.load(resolve_lm_path(args.lm)) if args.lm else None
-    lexicon = Lexicon.load(args.lexicon) if args.lexicon else None
-    return BeamDecoder(charset, width, lm=lm, lm_weight=args.lm_weight if lm else 0.0,
-                       bonus=args.lm_bonus if lm else 0.0, lexicon=lexicon,
-                       designated=designated)
 
 
 def needs_review(result: LineResult, min_confidence: float | None) -> bool:
