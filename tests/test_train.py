@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from inkreader.charset import Charset
+from inkreader.cli import main
 from inkreader.datasets import ctc_feasible
 from inkreader.errors import DatasetError
 from inkreader.model import load_checkpoint
@@ -132,6 +133,19 @@ def _cli_train(config: Path, out: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "inkreader.cli", "train", "--config",
                              str(config), "--out", str(out), *extra], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def test_cli_flags_override_the_config(tmp_path, tiny_tsvs):
+    config = tmp_path / "c.toml"
+    config.write_text(dump_config(tiny_config(*tiny_tsvs, tmp_path / "ignored")), encoding="utf-8")
+    out = tmp_path / "run"
+    assert main(["train", "--config", str(config), "--out", str(out), "--max-steps", "2",
+                 "--precision", "bf16", "--dropout", "0.1", "--lr", "3e-4"]) == 0
+    state = torch.load(out / "last.pt", weights_only=False)
+    assert state["step"] == 2  # stopped by --max-steps, mid-epoch (4 steps an epoch)
+    resolved = load_config(out / "config.toml")
+    assert (resolved.precision, resolved.dropout, resolved.lr) == ("bf16", 0.1, 3e-4)
+    assert resolved.max_steps == 2 and not (tmp_path / "ignored").exists()
 
 
 def test_killed_run_continues_where_its_checkpoint_was(tmp_path, tiny_tsvs):

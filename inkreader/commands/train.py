@@ -17,6 +17,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, help="data loader processes")
     p.add_argument("--threads", type=int, help="torch threads (default: cores / processes)")
     p.add_argument("--max-minutes", type=float, help="stop cleanly after this long")
+    p.add_argument("--max-steps", type=int,
+                   help="stop cleanly after this many steps of this invocation (a smoke run)")
+    p.add_argument("--precision", choices=("fp32", "bf16"),
+                   help="bf16 autocasts convolutions, matmuls and LSTMs (CPUs with AVX512-BF16)")
+    p.add_argument("--dropout", type=float)
     p.add_argument("--val-limit", type=int, help="validate on the first N val lines")
     p.add_argument("--checkpoint-minutes", type=float)
 
@@ -28,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config).with_overrides(
         out=args.out, init=args.init, epochs=args.epochs, epoch_lines=args.epoch_lines,
         batch_size=args.batch_size, lr=args.lr, seed=args.seed, workers=args.workers,
-        threads=args.threads, max_minutes=args.max_minutes, val_limit=args.val_limit,
+        threads=args.threads, max_minutes=args.max_minutes, max_steps=args.max_steps,
+        precision=args.precision, dropout=args.dropout, val_limit=args.val_limit,
         checkpoint_minutes=args.checkpoint_minutes)
     best = fit(cfg)
     print(f"best model: {best}" if best.exists() else "no validation yet: no best model")
