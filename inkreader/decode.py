@@ -230,7 +230,7 @@ class GreedyDecoder:
 NEG = -math.inf
 DEFAULT_BEAM_WIDTH = 16
 # Tuned on the Hooker val split with the shipped model (bench/decoding.py --tune, docs/decoding.md).
-DEFAULT_LM_WEIGHT = 0.5
+DEFAULT_LM_WEIGHT = 0.75
 DEFAULT_BONUS = 2.0
 
 
