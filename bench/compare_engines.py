@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from decoding import machine, split_lines  # noqa: E402
+from decoding import HOOKER, machine, split_lines  # noqa: E402
 
 from inkreader.decode import (  # noqa: E402
     DEFAULT_BEAM_WIDTH,
@@ -41,8 +41,6 @@ from inkreader.decode import (  # noqa: E402
 from inkreader.lm import CharLM, resolve_lm_path  # noqa: E402
 from inkreader.metrics import ErrorRates  # noqa: E402
 from inkreader.recognizer import Recognizer  # noqa: E402
-
-HOOKER = Path("../shared/data/hooker/lines.tsv")
 
 
 def tesseract_read(path: Path) -> str:
@@ -56,30 +54,30 @@ def tesseract_read(path: Path) -> str:
     return " ".join(proc.stdout.split())
 
 
-def run_tesseract(lines: list[tuple[Path, str]]) -> tuple[ErrorRates, float, list[str]]:
+def score(lines: list[tuple[Path, str]], read) -> tuple[ErrorRates, float, list[str]]:
+    """Corpus error rates of ``read(path) -> text`` on ``lines``, seconds per line, the texts."""
     rates, texts = ErrorRates(), []
     start = time.perf_counter()
     for path, label in lines:
-        text = tesseract_read(path)
+        text = read(path)
         rates.update(text, label)
         texts.append(text)
     return rates, (time.perf_counter() - start) / max(1, len(lines)), texts
 
 
-def run_inkreader(lines: list[tuple[Path, str]], beam: bool) -> tuple[ErrorRates, float, list[str]]:
+def inkreader_reader(beam: bool):
+    """``read(path) -> text`` with the shipped model, greedy or beam + the shipped LM."""
     rec = Recognizer.load(None, backend="auto")
     if beam:
         lm = CharLM.load(resolve_lm_path("default"))
         rec.decoder = BeamDecoder(rec.charset, DEFAULT_BEAM_WIDTH, lm=lm,
                                   lm_weight=DEFAULT_LM_WEIGHT, bonus=DEFAULT_BONUS)
-    rates, texts = ErrorRates(), []
-    start = time.perf_counter()
-    for path, label in lines:
+
+    def read(path: Path) -> str:
         result = rec.read_paths([path])[0]
-        text = result.text if result.ok else ""
-        rates.update(text, label)
-        texts.append(text)
-    return rates, (time.perf_counter() - start) / max(1, len(lines)), texts
+        return result.text if result.ok else ""
+
+    return read
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,11 +95,11 @@ def main(argv: list[str] | None = None) -> int:
                              check=False).stdout.splitlines()[0]
     rows = []
     for name, fn in (("inkreader, shipped model, greedy (the reference decoding)",
-                      lambda: run_inkreader(lines, beam=False)),
+                      lambda: score(lines, inkreader_reader(beam=False))),
                      ((f"inkreader, shipped model, beam {DEFAULT_BEAM_WIDTH} + character 6-gram LM "
                       f"(weight {DEFAULT_LM_WEIGHT}, bonus {DEFAULT_BONUS})"),
-                      lambda: run_inkreader(lines, beam=True)),
-                     (f"{version} (LSTM, --psm 7, eng)", lambda: run_tesseract(lines))):
+                      lambda: score(lines, inkreader_reader(beam=True))),
+                     (f"{version} (LSTM, --psm 7, eng)", lambda: score(lines, tesseract_read))):
         rates, seconds, texts = fn()
         print(f"{name}: CER {100 * rates.cer:.2f} %, WER {100 * rates.wer:.2f} %, "
               f"{1000 * seconds:.1f} ms/line", flush=True)

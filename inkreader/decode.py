@@ -113,9 +113,9 @@ def frame_runs(path: np.ndarray, frames: np.ndarray) -> np.ndarray:
 # --- confidences -----------------------------------------------------------------------------
 
 LINE_CONFIDENCES = ("min", "mean", "geomean", "path")
-# The shipped line confidence: the geometric mean of the characters' posteriors ranked the Hooker
-# val lines by their CER best of the four (Spearman -0.55; min: -0.22), bench/reliability.py,
-# docs/confidence.md.
+# The shipped line confidence: the geometric mean of the characters' posteriors ranks the Hooker
+# val lines by their CER best of the four, tied with `mean` (bench/reliability.py; figures of
+# the shipped model in docs/confidence.md).
 LINE_CONFIDENCE = "geomean"
 
 
