@@ -20,6 +20,7 @@ COMMANDS = {
     "synth": ("synth", "render synthetic handwriting lines"),
     "train": ("train", "train or fine-tune a model"),
     "export": ("export", "export a model to ONNX or OpenVINO IR, with verification"),
+    "average": ("average", "average checkpoints' weights into one model"),
     "lm": ("lm", "build a character n-gram language model"),
     "serve": ("serve", "run the HTTP service and web page"),
     "info": ("info", "describe a model: config, charset, parameter counts"),

@@ -2,7 +2,8 @@
 kept, a checkpoint every few minutes, exact resume after a kill, optional DDP (gloo on CPU).
 
 A run lives in one folder: ``config.toml`` (resolved config), ``last.pt`` (full training state),
-``best.pt`` (self-describing model, lowest validation CER), ``metrics.jsonl`` and ``curve.png``.
+``best.pt`` (self-describing model, lowest validation CER), ``metrics.jsonl`` and ``curve.png``;
+with ``keep_epochs`` also ``epochs/epoch-NNN.pt``, every epoch's model (``inkreader average``).
 """
 
 from __future__ import annotations
@@ -296,12 +297,16 @@ def end_of_epoch(run: Run, val: LoadedSource, started: float) -> None:
     if run.rank == 0:
         rates = validate(run.model, val, run.charset)
         improved = rates.cer < run.best_cer
+        meta = {"trained": True, "epoch": run.epoch, "step": run.step,
+                "lines_seen": run.lines_seen, "val_cer": rates.cer, "val_wer": rates.wer,
+                "val": run.cfg.val.path, "config": run.cfg.to_dict()}
         if improved:
             run.best_cer = rates.cer
-            save_checkpoint(run.dir / "best.pt", run.model, run.charset, meta={
-                "trained": True, "epoch": run.epoch, "step": run.step,
-                "lines_seen": run.lines_seen, "val_cer": rates.cer, "val_wer": rates.wer,
-                "val": run.cfg.val.path, "config": run.cfg.to_dict()})
+            save_checkpoint(run.dir / "best.pt", run.model, run.charset, meta=meta)
+        if run.cfg.keep_epochs:
+            (run.dir / "epochs").mkdir(exist_ok=True)
+            save_checkpoint(run.dir / "epochs" / f"epoch-{run.epoch:03d}.pt", run.model,
+                            run.charset, meta=meta)
         run.elapsed = time.monotonic() - started
         run.log_metrics({"epoch": run.epoch, "step": run.step, "lines": run.lines_seen,
                          "val_cer": rates.cer, "val_wer": rates.wer, "best": improved,

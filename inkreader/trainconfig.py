@@ -45,6 +45,7 @@ class TrainConfig:
     max_width: int = 1600  # wider lines are squeezed to this width (at height 96)
     val_limit: int | None = None  # validate on the first N val lines only
     checkpoint_minutes: float = 10.0
+    keep_epochs: bool = False  # also save each epoch's model as epochs/epoch-NNN.pt (averaging)
     max_minutes: float | None = None  # stop cleanly (with a checkpoint) after this long
     max_steps: int | None = None  # stop cleanly after this many steps of this invocation
     seed: int = 0
@@ -70,7 +71,7 @@ class TrainConfig:
         """What must not change when a run is resumed (budget and machine knobs may)."""
         d = self.to_dict()
         for k in ("max_minutes", "max_steps", "workers", "threads", "checkpoint_minutes",
-                  "log_every", "out", "epochs"):
+                  "keep_epochs", "log_every", "out", "epochs"):
             d.pop(k)
         return d
 

@@ -24,6 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dropout", type=float)
     p.add_argument("--val-limit", type=int, help="validate on the first N val lines")
     p.add_argument("--checkpoint-minutes", type=float)
+    p.add_argument("--keep-epochs", action="store_true", default=None,
+                   help="also save every epoch's model as OUT/epochs/epoch-NNN.pt (for "
+                   "'inkreader average')")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, lr=args.lr, seed=args.seed, workers=args.workers,
         threads=args.threads, max_minutes=args.max_minutes, max_steps=args.max_steps,
         precision=args.precision, dropout=args.dropout, val_limit=args.val_limit,
-        checkpoint_minutes=args.checkpoint_minutes)
+        checkpoint_minutes=args.checkpoint_minutes, keep_epochs=args.keep_epochs)
     best = fit(cfg)
     print(f"best model: {best}" if best.exists() else "no validation yet: no best model")
     return 0

@@ -1,0 +1,85 @@
+"""Checkpoint averaging: one model whose weights are the mean of several checkpoints' weights.
+
+Averaging the weights of a run's last epochs (Polyak averaging; "SWA" when the epochs come from
+a cyclic or constant learning rate) lands nearer the centre of the flat region the late epochs
+wander around, and usually reads better than any single one of them. The averaged model's
+BatchNorm statistics are the mean of the checkpoints' statistics, which is not the statistics
+of the averaged weights; ``recompute_batchnorm`` re-estimates them on training lines, as
+``torch.optim.swa_utils.update_bn`` does for SWA.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .charset import Charset
+from .errors import ModelError
+from .model import HandwritingRecognizer, load_checkpoint
+from .traindata import LoadedSource, collate
+
+log = logging.getLogger(__name__)
+
+
+def average_checkpoints(paths: Sequence[str | Path]
+                        ) -> tuple[HandwritingRecognizer, Charset, dict]:
+    """The mean of the checkpoints' float tensors; integer buffers (BatchNorm's batch counts)
+    come from the last checkpoint. Every checkpoint must have the same config and charset."""
+    if not paths:
+        raise ModelError("average: no checkpoints given")
+    model, charset, _ = load_checkpoint(paths[0])
+    total = {k: v.double() if v.is_floating_point() else v.clone()
+             for k, v in model.state_dict().items()}
+    for path in paths[1:]:
+        other, other_charset, _ = load_checkpoint(path)
+        if not _same_architecture(other, model) or other_charset != charset:
+            raise ModelError(f"{path}: its config or charset differs from {paths[0]}'s; only "
+                             "checkpoints of one architecture can be averaged")
+        for k, v in other.state_dict().items():
+            total[k] = total[k] + v.double() if v.is_floating_point() else v.clone()
+    n = len(paths)
+    model.load_state_dict({k: (v / n).float() if v.is_floating_point() else v
+                           for k, v in total.items()})
+    meta = {"trained": True, "averaged": [str(p) for p in paths]}
+    return model, charset, meta
+
+
+def _same_architecture(a: HandwritingRecognizer, b: HandwritingRecognizer) -> bool:
+    """Dropout is a training knob, not a shape: checkpoints that differ only in it average."""
+    return replace(a.config, dropout=0.0) == replace(b.config, dropout=0.0)
+
+
+@torch.no_grad()
+def recompute_batchnorm(model: HandwritingRecognizer, lines: LoadedSource,
+                        batch_size: int = 16, seed: int = 0) -> int:
+    """Re-estimate every BatchNorm layer's running mean and variance as the plain average over
+    ``lines`` (no augmentation; batches of similar width, as in training). Returns the number
+    of lines used. Dropout stays off; the model is left in eval mode."""
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return 0
+    saved = {m: m.momentum for m in bns}
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average: every batch counts equally
+    model.eval()
+    for m in bns:
+        m.train()
+    order = np.argsort(lines.widths, kind="stable")
+    rng = np.random.default_rng(seed)
+    starts = rng.permutation(np.arange(0, len(order), batch_size))
+    for start in starts:
+        idx = order[start:start + batch_size]
+        batch = collate([lines.images[i] for i in idx], [lines.labels[i] for i in idx],
+                        [lines.ids[i] for i in idx])
+        model(batch["x"])
+    for m in bns:
+        m.momentum = saved[m]
+        m.eval()
+    log.info("BatchNorm statistics re-estimated on %d lines", len(order))
+    return len(order)

@@ -1,0 +1,104 @@
+"""Checkpoint averaging: the exact mean, refusal of mixed architectures, BatchNorm statistics
+re-estimated as the plain average over batches, the CLI and training's epoch snapshots."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from inkreader.average import average_checkpoints, recompute_batchnorm
+from inkreader.charset import Charset
+from inkreader.cli import main
+from inkreader.errors import ModelError
+from inkreader.model import HandwritingRecognizer, ModelConfig, load_checkpoint, save_checkpoint
+from inkreader.train import fit
+from inkreader.trainconfig import DataSource
+from inkreader.traindata import LoadedSource
+
+from .conftest import HOOKER_TSV
+from .test_train import tiny_config
+
+
+def _checkpoint(path, seed: int, config: ModelConfig | None = None, batches: int = 0):
+    torch.manual_seed(seed)
+    model = HandwritingRecognizer(config or ModelConfig())
+    for bn in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+        bn.running_mean.uniform_(-1, 1)
+        bn.num_batches_tracked.fill_(batches)
+    save_checkpoint(path, model, Charset.gnhk())
+    return model
+
+
+def test_average_is_the_mean_of_the_weights(tmp_path):
+    a = _checkpoint(tmp_path / "a.pt", 1, batches=5)
+    b = _checkpoint(tmp_path / "b.pt", 2, replace(ModelConfig(), dropout=0.1), batches=9)
+    c = _checkpoint(tmp_path / "c.pt", 3, batches=7)
+    model, charset, meta = average_checkpoints([tmp_path / n for n in ("a.pt", "b.pt", "c.pt")])
+    assert charset == Charset.gnhk() and len(meta["averaged"]) == 3
+    sa, sb, sc = a.state_dict(), b.state_dict(), c.state_dict()
+    for k, v in model.state_dict().items():
+        if v.is_floating_point():
+            torch.testing.assert_close(v, (sa[k] + sb[k] + sc[k]) / 3, rtol=0, atol=1e-6)
+        else:
+            assert torch.equal(v, sc[k]), k  # integer buffers: the last checkpoint's
+    assert not torch.equal(model.state_dict()["collapse.weight"], sa["collapse.weight"])
+
+
+def test_average_refuses_another_architecture(tmp_path):
+    _checkpoint(tmp_path / "a.pt", 1)
+    _checkpoint(tmp_path / "wide.pt", 1, replace(ModelConfig(), lstm_hidden=128))
+    with pytest.raises(ModelError, match="wide.pt: its config or charset differs"):
+        average_checkpoints([tmp_path / "a.pt", tmp_path / "wide.pt"])
+    with pytest.raises(ModelError, match="no checkpoints"):
+        average_checkpoints([])
+
+
+def test_batchnorm_statistics_are_the_plain_average_over_batches():
+    torch.manual_seed(0)
+    model = HandwritingRecognizer(ModelConfig()).eval()
+    rng = np.random.default_rng(0)
+    # two batches of different widths (sorted by width, 16 lines a batch)
+    images = [rng.integers(0, 256, (96, 64 if i < 16 else 160), dtype=np.uint8) for i in range(32)]
+    lines = LoadedSource(DataSource("mem"), images, [[1]] * 32, [str(i) for i in range(32)])
+    assert recompute_batchnorm(model, lines) == 32
+    bn, conv = model.cnn[0][1], model.cnn[0][0]
+    assert not model.training and bn.momentum == 0.1  # restored
+    from inkreader.traindata import collate
+    means = []
+    with torch.no_grad():
+        for part in (images[:16], images[16:]):
+            x = collate(part, [[1]] * 16, ["x"] * 16)["x"]
+            means.append(conv((x - 127.5) / 127.5).mean(dim=(0, 2, 3)))
+    torch.testing.assert_close(bn.running_mean, (means[0] + means[1]) / 2, rtol=1e-4, atol=1e-5)
+    assert int(bn.num_batches_tracked) == 2
+
+
+def test_cli_averages_and_refuses_the_test_split(tmp_path, capsys):
+    _checkpoint(tmp_path / "a.pt", 1)
+    _checkpoint(tmp_path / "b.pt", 2)
+    out = tmp_path / "avg.pt"
+    args = ["average", str(tmp_path / "a.pt"), str(tmp_path / "b.pt"), "--out", str(out)]
+    assert main([*args, "--bn-data", str(HOOKER_TSV), "--bn-split", "test"]) == 2
+    assert "'test' split" in capsys.readouterr().err and not out.exists()
+    assert main([*args, "--bn-data", str(HOOKER_TSV), "--bn-lines", "20", "--half"]) == 0
+    assert "re-estimated on 20 lines" in capsys.readouterr().out
+    model, _, meta = load_checkpoint(out)
+    assert meta["batchnorm"] == {"data": str(HOOKER_TSV), "split": "train", "lines": 20}
+    assert torch.load(out, weights_only=True)["state_dict"]["collapse.weight"].dtype == \
+        torch.float16
+    assert main(args) == 2  # exists: never overwritten without --force
+    assert "already exists" in capsys.readouterr().err
+    assert main([*args, "--force"]) == 0
+
+
+def test_training_keeps_every_epochs_model(tmp_path, tiny_tsvs):
+    fit(tiny_config(*tiny_tsvs, tmp_path / "run", keep_epochs=True))
+    kept = sorted((tmp_path / "run" / "epochs").glob("epoch-*.pt"))
+    assert [p.name for p in kept] == ["epoch-001.pt", "epoch-002.pt"]
+    metas = [load_checkpoint(p)[2] for p in kept]
+    assert [m["epoch"] for m in metas] == [1, 2]
+    model, _, _ = average_checkpoints(kept)
+    assert model.state_dict().keys() == load_checkpoint(kept[0])[0].state_dict().keys()
