@@ -9,6 +9,7 @@ The input is raw 0..255 gray; the model normalises it itself, as the IR does.
 from __future__ import annotations
 
 import logging
+import zipfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -121,6 +122,10 @@ def save_checkpoint(path: str | Path, model: HandwritingRecognizer, charset: Cha
     tmp.replace(path)  # atomic: a kill mid-save never leaves a half-written checkpoint
 
 
+_LAST_PT_HINT = ("; a run's last.pt is its training state, its models are best.pt and "
+                 "epochs/*.pt")
+
+
 def load_checkpoint(path: str | Path) -> tuple[HandwritingRecognizer, Charset, dict]:
     """Rebuild the model from a checkpoint; returns (model in eval mode, charset, meta)."""
     path = Path(path)
@@ -128,10 +133,13 @@ def load_checkpoint(path: str | Path) -> tuple[HandwritingRecognizer, Charset, d
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise ModelError(f"{path}: model file not found") from None
-    except Exception as exc:
-        raise ModelError(f"{path}: not an inkreader checkpoint ({exc})") from None
+    except Exception:
+        # torch's own message is a page about weights_only; say what the file is instead
+        kind = "a PyTorch file, but not a model" if zipfile.is_zipfile(path) else \
+            "not a PyTorch file"
+        raise ModelError(f"{path}: not an inkreader checkpoint ({kind}){_LAST_PT_HINT}") from None
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise ModelError(f"{path}: not an inkreader checkpoint")
+        raise ModelError(f"{path}: not an inkreader checkpoint{_LAST_PT_HINT}")
     config = ModelConfig.from_dict(payload["config"])
     charset = Charset(tuple(payload["charset"]))
     if charset.num_classes != config.num_classes:

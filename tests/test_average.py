@@ -102,3 +102,11 @@ def test_training_keeps_every_epochs_model(tmp_path, tiny_tsvs):
     assert [m["epoch"] for m in metas] == [1, 2]
     model, _, _ = average_checkpoints(kept)
     assert model.state_dict().keys() == load_checkpoint(kept[0])[0].state_dict().keys()
+    # the run's last.pt is a training state, not a model: a clear error naming the file
+    with pytest.raises(ModelError, match=r"last\.pt: not an inkreader checkpoint \(a PyTorch "
+                       r"file, but not a model\); a run's last\.pt is its training state"):
+        average_checkpoints([kept[0], tmp_path / "run" / "last.pt"])
+    (tmp_path / "notes.txt").write_text("not a model", encoding="utf-8")
+    with pytest.raises(ModelError, match=r"notes\.txt: not an inkreader checkpoint \(not a "
+                       "PyTorch file"):
+        load_checkpoint(tmp_path / "notes.txt")
