@@ -56,7 +56,7 @@ def _same_architecture(a: HandwritingRecognizer, b: HandwritingRecognizer) -> bo
 
 @torch.no_grad()
 def recompute_batchnorm(model: HandwritingRecognizer, lines: LoadedSource,
-                        batch_size: int = 16, seed: int = 0) -> int:
+                        batch_size: int = 16) -> int:
     """Re-estimate every BatchNorm layer's running mean and variance as the plain average over
     ``lines`` (no augmentation; batches of similar width, as in training). Returns the number
     of lines used. Dropout stays off; the model is left in eval mode."""
@@ -71,9 +71,7 @@ def recompute_batchnorm(model: HandwritingRecognizer, lines: LoadedSource,
     for m in bns:
         m.train()
     order = np.argsort(lines.widths, kind="stable")
-    rng = np.random.default_rng(seed)
-    starts = rng.permutation(np.arange(0, len(order), batch_size))
-    for start in starts:
+    for start in range(0, len(order), batch_size):  # a plain average: batch order is moot
         idx = order[start:start + batch_size]
         batch = collate([lines.images[i] for i in idx], [lines.labels[i] for i in idx],
                         [lines.ids[i] for i in idx])
