@@ -190,8 +190,7 @@ def _fit(cfg: TrainConfig, stop: _StopOnSignal) -> Path:
     sources = [load_source(s, run.charset, height, cfg.max_width, rank == 0) for s in cfg.train]
     val = load_source(cfg.val, run.charset, height, cfg.max_width, rank == 0)
     if cfg.val_limit:
-        keep = slice(0, cfg.val_limit)
-        val = LoadedSource(val.source, val.images[keep], val.labels[keep], val.ids[keep])
+        val = val.spread(cfg.val_limit)
     model = run.model
     if world > 1:
         model = torch.nn.parallel.DistributedDataParallel(run.model)

@@ -43,7 +43,7 @@ class TrainConfig:
     min_lr_ratio: float = 0.05  # cosine decay to lr * this at the last step
     grad_clip: float = 5.0
     max_width: int = 1600  # wider lines are squeezed to this width (at height 96)
-    val_limit: int | None = None  # validate on the first N val lines only
+    val_limit: int | None = None  # validate on N val lines spread evenly over the val set
     checkpoint_minutes: float = 10.0
     keep_epochs: bool = False  # also save each epoch's model as epochs/epoch-NNN.pt (averaging)
     max_minutes: float | None = None  # stop cleanly (with a checkpoint) after this long

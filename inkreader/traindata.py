@@ -39,6 +39,16 @@ class LoadedSource:
     def widths(self) -> np.ndarray:
         return np.array([im.shape[1] for im in self.images])
 
+    def spread(self, n: int) -> LoadedSource:
+        """``n`` lines spread evenly over the source (every k-th line), all of them if ``n`` is
+        not smaller. A val file lists its letters one after another, so its first ``n`` lines
+        would come from a few letters only; an even spread samples every one of them."""
+        if n >= len(self.images):
+            return self
+        keep = np.unique(np.linspace(0, len(self.images) - 1, n).round().astype(int))
+        return LoadedSource(self.source, [self.images[i] for i in keep],
+                            [self.labels[i] for i in keep], [self.ids[i] for i in keep])
+
 
 def load_source(source: DataSource, charset: Charset, height: int, max_width: int,
                 show_progress: bool = True) -> LoadedSource:

@@ -3,6 +3,7 @@ SIGKILL), DDP with two processes."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -75,6 +76,20 @@ def test_ctc_feasibility_counts_repeats():
     assert ctc_feasible(3, [1, 2, 3])
     assert not ctc_feasible(3, [1, 1, 2])  # the repeat needs a blank between
     assert ctc_feasible(4, [1, 1, 2])
+
+
+def test_val_limit_spreads_over_every_letter_of_the_val_split():
+    charset = Charset.gnhk()
+    val = load_source(DataSource(HOOKER_TSV, split="val", augment=False, limit=60), charset,
+                      96, 1600, False)
+    sub = val.spread(6)
+    assert len(sub.ids) == 6
+    assert sub.ids[0] == val.ids[0] and sub.ids[-1] == val.ids[-1]
+    positions = [val.ids.index(i) for i in sub.ids]
+    gaps = [b - a for a, b in itertools.pairwise(positions)]
+    assert min(gaps) >= 10  # every ~12th line, not the first six
+    assert sub.labels == [val.labels[p] for p in positions]
+    assert val.spread(1000) is val
 
 
 def test_lr_schedule_warms_up_then_decays_to_floor():
