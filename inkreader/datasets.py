@@ -8,12 +8,17 @@ Formats
   unquoted, as ``../shared/data/hooker/lines.tsv``; paths relative to the TSV's folder.
 - a folder of PAGE-XML or ALTO files with their page images: lines are cut from the polygons
   (see ``inkreader.pagexml``).
+
+``holdout(samples, fraction)`` splits any of them by page into a training part and a held-out
+validation part, for datasets that come without a val split (GNHK has only train and test).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +39,21 @@ class LineSample:
     id: str
     split: str | None = None
     polygon: tuple[tuple[int, int], ...] | None = None
+    page: str | None = None  # the page the line was cut from, where the dataset says
+
+    @property
+    def page_key(self) -> str:
+        """The page this line belongs to, so that a hold-out keeps a page's lines together: the
+        TSV's ``page`` column, the page image of a PAGE-XML / ALTO line, the file name before
+        ``_line<N>`` (``prepare-gnhk``'s names); else the line itself."""
+        if self.page:
+            return self.page
+        if self.polygon is not None:
+            return str(self.path)
+        return _LINE_SUFFIX.sub("", Path(self.id).stem)
+
+
+_LINE_SUFFIX = re.compile(r"_line\d+$")
 
 
 def load_gt_file(path: Path) -> list[LineSample]:
@@ -62,7 +82,7 @@ def load_tsv(path: Path) -> list[LineSample]:
         if "file" not in cols or "text" not in cols:
             raise DatasetError(f"{path}: the header must name 'file' and 'text' columns, "
                                f"found {header}")
-        fi, ti, si = cols["file"], cols["text"], cols.get("split")
+        fi, ti, si, pi = cols["file"], cols["text"], cols.get("split"), cols.get("page")
         samples = []
         for n, row in enumerate(rows, start=2):
             if not row or not any(row):
@@ -70,8 +90,21 @@ def load_tsv(path: Path) -> list[LineSample]:
             if len(row) < len(header):
                 raise DatasetError(f"{path}:{n}: {len(row)} fields, the header has {len(header)}")
             split = row[si] if si is not None else None
-            samples.append(LineSample(path.parent / row[fi], row[ti], row[fi], split))
+            page = row[pi] if pi is not None else None
+            samples.append(LineSample(path.parent / row[fi], row[ti], row[fi], split, page=page))
     return samples
+
+
+def in_holdout(page: str, fraction: float) -> bool:
+    """Whether ``page`` is in the held-out ``fraction`` of pages: a stable hash of its name, the
+    same on every machine and run, independent of the other pages and of their order."""
+    digest = hashlib.sha256(page.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < fraction
+
+
+def holdout(samples: list[LineSample], fraction: float, held_out: bool) -> list[LineSample]:
+    """The lines of the held-out pages (``held_out``) or of all the others."""
+    return [s for s in samples if in_holdout(s.page_key, fraction) == held_out]
 
 
 def load_dataset(spec: str | Path, split: str | None = None) -> list[LineSample]:

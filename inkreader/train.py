@@ -188,7 +188,12 @@ def _fit(cfg: TrainConfig, stop: _StopOnSignal) -> Path:
         (run.dir / "config.toml").write_text(dump_config(cfg), encoding="utf-8")
     height = run.model.config.height
     sources = [load_source(s, run.charset, height, cfg.max_width, rank == 0) for s in cfg.train]
-    val = load_source(cfg.val, run.charset, height, cfg.max_width, rank == 0)
+    val = load_source(cfg.val, run.charset, height, cfg.max_width, rank == 0, held_out=True)
+    for s in cfg.train:
+        if (s.path, s.split) == (cfg.val.path, cfg.val.split) and not cfg.val.holdout:
+            log.warning("%s: validating on the training lines (same file and split); give both "
+                        "sources the same holdout = F to validate on pages it never trains on",
+                        s.path)
     if cfg.val_limit:
         val = val.spread(cfg.val_limit)
     model = run.model

@@ -26,6 +26,14 @@ class DataSource:
     weight: float = 1.0  # share of each epoch drawn from this source
     augment: bool = True
     limit: int | None = None  # use only the first N lines (quick experiments, tests)
+    # hold out this fraction of the pages (a stable hash of each page's name): a [[train]]
+    # source leaves them out, the [val] source reads only them. For data without a val split.
+    holdout: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.holdout is not None and not 0 < self.holdout < 1:
+            raise ConfigError(f"{self.path}: holdout must be a fraction between 0 and 1, "
+                              f"got {self.holdout}")
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,9 @@ class TrainConfig:
         for k in ("max_minutes", "max_steps", "workers", "threads", "checkpoint_minutes",
                   "keep_epochs", "log_every", "out", "epochs"):
             d.pop(k)
+        for source in (*d["train"], d["val"]):
+            if source["holdout"] is None:  # added later: runs saved before it still resume
+                del source["holdout"]
         return d
 
 
@@ -90,6 +101,18 @@ def _source(d: dict, where: str) -> DataSource:
     return DataSource(**_strict(DataSource, d, where))
 
 
+def check_holdout(train: tuple[DataSource, ...], val: DataSource, where: str) -> None:
+    """A [val] source with a holdout must be held out of the [[train]] sources reading the same
+    lines with the same fraction; otherwise some validation pages would be trained on."""
+    if val.holdout is None:
+        return
+    for s in train:
+        if (s.path, s.split) == (val.path, val.split) and s.holdout != val.holdout:
+            raise ConfigError(f"{where}: [val] holds out {val.holdout} of {val.path}'s pages but "
+                              f"a [[train]] source reads that file with holdout = {s.holdout}; "
+                              "give both the same holdout")
+
+
 def config_from_dict(d: dict, where: str = "config") -> TrainConfig:
     d = dict(_strict(TrainConfig, d, where))
     if not d.get("train"):
@@ -98,6 +121,7 @@ def config_from_dict(d: dict, where: str = "config") -> TrainConfig:
         raise ConfigError(f"{where}: needs a [val] source")
     d["train"] = tuple(_source(s, f"{where} [[train]]") for s in d["train"])
     d["val"] = _source(d["val"], f"{where} [val]")
+    check_holdout(d["train"], d["val"], where)
     return TrainConfig(**d)
 
 

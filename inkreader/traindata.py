@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from .augment import augment_line
 from .charset import Charset
-from .datasets import ctc_feasible, load_dataset
+from .datasets import ctc_feasible, holdout, load_dataset
 from .errors import DatasetError, InkreaderError
 from .pagexml import PageImages, line_image
 from .preprocess import STRIDE, pad_width, resize_to_height, stack_lines
@@ -51,14 +51,24 @@ class LoadedSource:
 
 
 def load_source(source: DataSource, charset: Charset, height: int, max_width: int,
-                show_progress: bool = True) -> LoadedSource:
+                show_progress: bool = True, held_out: bool = False) -> LoadedSource:
     """Decode, resize and encode every usable line; drop (and log by id) the unusable ones:
-    unreadable images, characters outside the charset, CTC-infeasible labels."""
+    unreadable images, characters outside the charset, CTC-infeasible labels. With
+    ``source.holdout``, only the held-out pages (``held_out``, validation) or only the others."""
     samples = load_dataset(source.path, source.split)
     if source.split is None and any(s.split == "test" for s in samples):
         raise DatasetError(f"{source.path}: has a 'test' split; a training or validation source "
                            "must name the split it uses (split = \"train\") so that test lines "
                            "never leak in")
+    if source.holdout is not None:
+        n_pages = len({s.page_key for s in samples})
+        samples = holdout(samples, source.holdout, held_out)
+        part = "held-out" if held_out else "not held-out"
+        if not samples:
+            raise DatasetError(f"{source.path}: holdout = {source.holdout} leaves no {part} "
+                               f"lines ({n_pages} pages in all); choose another fraction")
+        log.info("%s: %d lines of the %s pages (holdout %g of %d pages)", source.path,
+                 len(samples), part, source.holdout, n_pages)
     if source.limit is not None:
         samples = samples[: source.limit]
     images, labels, ids = [], [], []

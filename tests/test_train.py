@@ -17,7 +17,7 @@ import torch
 
 from inkreader.charset import Charset
 from inkreader.cli import main
-from inkreader.datasets import ctc_feasible
+from inkreader.datasets import ctc_feasible, holdout, load_dataset
 from inkreader.errors import DatasetError
 from inkreader.model import load_checkpoint
 from inkreader.train import fit, lr_factor
@@ -50,6 +50,38 @@ def test_config_rejects_unknown_keys_and_round_trips(tmp_path, tiny_tsvs):
     cfg = tiny_config(*tiny_tsvs, tmp_path / "run", precision="bf16")
     (tmp_path / "c.toml").write_text(dump_config(cfg), encoding="utf-8")
     assert load_config(tmp_path / "c.toml") == cfg
+
+
+def test_holdout_splits_by_page_and_refuses_what_would_leak():
+    train_part = load_dataset(HOOKER_TSV, "train")
+    fit, held = holdout(train_part, 0.1, False), holdout(train_part, 0.1, True)
+    assert len(fit) + len(held) == len(train_part)
+    fit_pages, held_pages = {s.page_key for s in fit}, {s.page_key for s in held}
+    assert not fit_pages & held_pages  # every page is on one side, with all its lines
+    assert {s.page for s in train_part} == fit_pages | held_pages  # the TSV's page column
+    n_pages = len(fit_pages | held_pages)
+    assert 0.04 * n_pages < len(held_pages) < 0.2 * n_pages
+    # a stable hash: the same pages whatever else the dataset holds
+    assert {s.page_key for s in holdout(train_part[:300], 0.1, True)} <= held_pages
+
+    with pytest.raises(ConfigError, match="holdout must be a fraction"):
+        config_from_dict({"train": [{"path": "a", "holdout": 1.5}], "val": {"path": "a"}})
+    with pytest.raises(ConfigError, match="give both the same holdout"):
+        config_from_dict({"train": [{"path": "a", "holdout": 0.05}],
+                          "val": {"path": "a", "holdout": 0.1}})
+    with pytest.raises(ConfigError, match="give both the same holdout"):
+        config_from_dict({"train": [{"path": "a"}], "val": {"path": "a", "holdout": 0.1}})
+    ok = config_from_dict({"train": [{"path": "a", "holdout": 0.1}, {"path": "b"}],
+                           "val": {"path": "a", "holdout": 0.1}})
+    assert ok.experiment_key()["val"]["holdout"] == 0.1
+    # a config without holdout keeps the key it had before the option existed (runs resume)
+    assert "holdout" not in ok.experiment_key()["train"][1]
+
+
+def test_holdout_that_leaves_no_lines_names_the_file(tmp_path, tiny_tsvs):
+    with pytest.raises(DatasetError, match=r"holdout = 1e-09 leaves no held-out lines"):
+        load_source(DataSource(str(tiny_tsvs[0]), holdout=1e-9), Charset.gnhk(), 96, 1600,
+                    show_progress=False, held_out=True)
 
 
 def test_shipped_configs_load_and_never_touch_the_test_split():
