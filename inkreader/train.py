@@ -136,6 +136,10 @@ class Run:
             path.write_text("".join(x + "\n" for x in keep), encoding="utf-8")
 
     def init_from(self, spec: str) -> None:
+        if spec != "default" and not Path(spec).exists():
+            raise InkreaderError(f"{spec}: --init checkpoint not found (an earlier stage's run "
+                                 "writes it); to start from the shipped model instead, add "
+                                 "--init default")
         model, charset, _ = load_checkpoint(resolve_model_path(spec))
         if charset != self.charset:
             raise InkreaderError(f"{spec}: its charset differs from the training charset")

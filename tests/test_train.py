@@ -195,6 +195,17 @@ def test_cli_flags_override_the_config(tmp_path, tiny_tsvs):
     assert resolved.max_steps == 2 and not (tmp_path / "ignored").exists()
 
 
+def test_a_missing_init_checkpoint_says_how_to_start_from_the_shipped_model(tmp_path, tiny_tsvs,
+                                                                           capsys):
+    config = tmp_path / "c.toml"
+    cfg = tiny_config(*tiny_tsvs, tmp_path / "run", init=str(tmp_path / "stage9" / "best.pt"))
+    config.write_text(dump_config(cfg), encoding="utf-8")
+    assert main(["train", "--config", str(config), "--max-steps", "1"]) != 0
+    err = capsys.readouterr().err
+    assert "stage9/best.pt: --init checkpoint not found" in err and "--init default" in err
+    assert "Traceback" not in err
+
+
 def test_killed_run_continues_where_its_checkpoint_was(tmp_path, tiny_tsvs):
     cfg = tiny_config(*tiny_tsvs, tmp_path / "run", epochs=3, checkpoint_minutes=0.0)
     config = tmp_path / "c.toml"
