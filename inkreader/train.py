@@ -179,7 +179,6 @@ def _fit(cfg: TrainConfig, stop: _StopOnSignal) -> Path:
     rank, world = setup_distributed()
     torch.set_num_threads(cfg.threads or max(1, available_cores() // world))
     run = Run(cfg, rank, world)
-    run.dir.mkdir(parents=True, exist_ok=True)
     resumed = run.resume()
     if not resumed:
         torch.manual_seed(cfg.seed)
@@ -188,11 +187,13 @@ def _fit(cfg: TrainConfig, stop: _StopOnSignal) -> Path:
             run.init_from(cfg.init)
         run.opt = torch.optim.AdamW(run.model.parameters(), lr=cfg.lr,
                                     weight_decay=cfg.weight_decay)
-    if rank == 0:
-        (run.dir / "config.toml").write_text(dump_config(cfg), encoding="utf-8")
     height = run.model.config.height
     sources = [load_source(s, run.charset, height, cfg.max_width, rank == 0) for s in cfg.train]
     val = load_source(cfg.val, run.charset, height, cfg.max_width, rank == 0, held_out=True)
+    # the run folder appears once the run can start: a typo in a path leaves nothing behind
+    run.dir.mkdir(parents=True, exist_ok=True)
+    if rank == 0:
+        (run.dir / "config.toml").write_text(dump_config(cfg), encoding="utf-8")
     for s in cfg.train:
         if (s.path, s.split) == (cfg.val.path, cfg.val.split) and not cfg.val.holdout:
             log.warning("%s: validating on the training lines (same file and split); give both "

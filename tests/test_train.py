@@ -204,6 +204,12 @@ def test_a_missing_init_checkpoint_says_how_to_start_from_the_shipped_model(tmp_
     err = capsys.readouterr().err
     assert "stage9/best.pt: --init checkpoint not found" in err and "--init default" in err
     assert "Traceback" not in err
+    assert not (tmp_path / "run").exists()  # a run that could not start leaves no folder
+    cfg = tiny_config(tmp_path / "nowhere.tsv", tiny_tsvs[1], tmp_path / "run")
+    config.write_text(dump_config(cfg), encoding="utf-8")
+    assert main(["train", "--config", str(config), "--max-steps", "1"]) != 0
+    assert "nowhere.tsv: no such dataset" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
 
 
 def test_killed_run_continues_where_its_checkpoint_was(tmp_path, tiny_tsvs):
