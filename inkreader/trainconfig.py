@@ -29,6 +29,9 @@ class DataSource:
     # hold out this fraction of the pages (a stable hash of each page's name): a [[train]]
     # source leaves them out, the [val] source reads only them. For data without a val split.
     holdout: float | None = None
+    # a text file of line ids or page names to leave out (one a line, '#' starts a comment):
+    # broken ground truth found by `inkreader evaluate --report` on the training split
+    exclude: str | None = None
 
     def __post_init__(self) -> None:
         if self.holdout is not None and not 0 < self.holdout < 1:
@@ -82,8 +85,9 @@ class TrainConfig:
                   "keep_epochs", "log_every", "out", "epochs"):
             d.pop(k)
         for source in (*d["train"], d["val"]):
-            if source["holdout"] is None:  # added later: runs saved before it still resume
-                del source["holdout"]
+            for key in ("holdout", "exclude"):  # added later: runs saved before still resume
+                if source[key] is None:
+                    del source[key]
         return d
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -17,7 +18,7 @@ from tqdm import tqdm
 
 from .augment import augment_line
 from .charset import Charset
-from .datasets import ctc_feasible, holdout, load_dataset
+from .datasets import LineSample, ctc_feasible, holdout, load_dataset
 from .errors import DatasetError, InkreaderError
 from .pagexml import PageImages, line_image
 from .preprocess import STRIDE, pad_width, resize_to_height, stack_lines
@@ -60,6 +61,8 @@ def load_source(source: DataSource, charset: Charset, height: int, max_width: in
         raise DatasetError(f"{source.path}: has a 'test' split; a training or validation source "
                            "must name the split it uses (split = \"train\") so that test lines "
                            "never leak in")
+    if source.exclude is not None:
+        samples = _exclude(samples, source)
     if source.holdout is not None:
         n_pages = len({s.page_key for s in samples})
         samples = holdout(samples, source.holdout, held_out)
@@ -105,6 +108,28 @@ def load_source(source: DataSource, charset: Charset, height: int, max_width: in
         raise InkreaderError(f"{source.path}: no usable lines")
     log.info("%s: %d lines", source.path, len(images))
     return LoadedSource(source, images, labels, ids)
+
+
+def read_exclude_list(path: str | Path) -> set[str]:
+    """Line ids or page names, one a line; blank lines and '#' comments ignored."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: exclude list not found") from None
+    return {ln.split("#", 1)[0].strip() for ln in text.splitlines()} - {""}
+
+
+def _exclude(samples: list[LineSample], source: DataSource) -> list[LineSample]:
+    names = read_exclude_list(source.exclude)
+    kept = [s for s in samples if s.id not in names and s.page_key not in names]
+    used = {s.id for s in samples} | {s.page_key for s in samples}
+    unknown = sorted(names - used)
+    if unknown:
+        log.warning("%s: %d names match no line or page of %s, e.g. %s", source.exclude,
+                    len(unknown), source.path, ", ".join(unknown[:5]))
+    log.info("%s: left out %d lines listed in %s", source.path, len(samples) - len(kept),
+             source.exclude)
+    return kept
 
 
 def epoch_plan(sources: list[LoadedSource], epoch_lines: int, batch_size: int, seed: int,

@@ -78,6 +78,40 @@ def test_holdout_splits_by_page_and_refuses_what_would_leak():
     assert "holdout" not in ok.experiment_key()["train"][1]
 
 
+def test_exclude_list_leaves_out_pages_and_lines(tmp_path, caplog):
+    tsv = tmp_path / "t.tsv"
+    rows = [r for r in HOOKER_TSV.read_text(encoding="utf-8").splitlines()[1:]
+            if r.split("\t")[2] in ("JDH_2_16_40_001", "JDH_2_16_40_002")]
+    tsv.write_text("file\tsplit\tpage\ttext\n" + "".join(
+        f"{HOOKER_TSV.parent / r.split(chr(9))[0]}\t" + "\t".join(r.split("\t")[1:]) + "\n"
+        for r in rows), encoding="utf-8")
+    page2 = [r.split("\t")[0] for r in rows if r.split("\t")[2] == "JDH_2_16_40_002"]
+    listing = tmp_path / "exclude.txt"
+    listing.write_text(f"# broken\nJDH_2_16_40_001\n{HOOKER_TSV.parent / page2[0]}  # a line\n"
+                       "JDH_9_typo\n", encoding="utf-8")
+    charset = Charset.gnhk()
+    full = load_source(DataSource(str(tsv), split="train"), charset, 96, 1600, False)
+    with caplog.at_level("WARNING"):
+        kept = load_source(DataSource(str(tsv), split="train", exclude=str(listing)), charset,
+                           96, 1600, False)
+    assert not any("JDH_2_16_40_001" in i for i in kept.ids)
+    assert str(HOOKER_TSV.parent / page2[0]) not in kept.ids
+    assert len(kept.ids) == sum("JDH_2_16_40_002" in i for i in full.ids) - 1
+    assert "1 names match no line or page" in caplog.text and "JDH_9_typo" in caplog.text
+    with pytest.raises(DatasetError, match="nowhere.txt: exclude list not found"):
+        load_source(DataSource(str(tsv), exclude=str(tmp_path / "nowhere.txt")), charset, 96,
+                    1600, False)
+
+
+def test_the_shipped_exclude_list_names_78_hooker_train_lines():
+    from inkreader.traindata import read_exclude_list
+
+    names = read_exclude_list(ROOT / "configs" / "hooker-train-exclude.txt")
+    samples = load_dataset(HOOKER_TSV)
+    out = [s for s in samples if s.page_key in names]
+    assert len(names) == 4 and len(out) == 78 and {s.split for s in out} == {"train"}
+
+
 def test_holdout_that_leaves_no_lines_names_the_file(tmp_path, tiny_tsvs):
     with pytest.raises(DatasetError, match=r"holdout = 1e-09 leaves no held-out lines"):
         load_source(DataSource(str(tiny_tsvs[0]), holdout=1e-9), Charset.gnhk(), 96, 1600,
