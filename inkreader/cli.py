@@ -18,6 +18,7 @@ COMMANDS = {
     "evaluate": ("evaluate", "measure accuracy / CER / WER on a line dataset"),
     "prepare-gnhk": ("prepare_gnhk", "cut GNHK pages into line images as the reference did"),
     "synth": ("synth", "render synthetic handwriting lines"),
+    "stitch": ("stitch", "make new lines from the words of real training lines"),
     "train": ("train", "train or fine-tune a model"),
     "export": ("export", "export a model to ONNX or OpenVINO IR, with verification"),
     "average": ("average", "average checkpoints' weights into one model"),

@@ -62,7 +62,7 @@ def load_source(source: DataSource, charset: Charset, height: int, max_width: in
                            "must name the split it uses (split = \"train\") so that test lines "
                            "never leak in")
     if source.exclude is not None:
-        samples = _exclude(samples, source)
+        samples = apply_exclude(samples, source)
     if source.holdout is not None:
         n_pages = len({s.page_key for s in samples})
         samples = holdout(samples, source.holdout, held_out)
@@ -119,7 +119,7 @@ def read_exclude_list(path: str | Path) -> set[str]:
     return {ln.split("#", 1)[0].strip() for ln in text.splitlines()} - {""}
 
 
-def _exclude(samples: list[LineSample], source: DataSource) -> list[LineSample]:
+def apply_exclude(samples: list[LineSample], source: DataSource) -> list[LineSample]:
     names = read_exclude_list(source.exclude)
     kept = [s for s in samples if s.id not in names and s.page_key not in names]
     used = {s.id for s in samples} | {s.page_key for s in samples}
