@@ -14,7 +14,6 @@ evened, joined with a short cross-fade over the seams.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +29,6 @@ from .decode import aligned_spans, ctc_align, greedy_decode
 from .errors import DatasetError
 from .preprocess import HEIGHT, read_gray, resize_to_height
 
-log = logging.getLogger(__name__)
-
 SEAM_PX = 6  # cross-fade width where two words meet
 MAX_SHIFT = 20  # px: a word is moved up or down at most this far to line up its core band
 
@@ -41,6 +38,11 @@ class Word:
     image: np.ndarray  # (HEIGHT, w) uint8: the word with its share of the gaps around it
     text: str
     page: str
+
+
+def _ink(img: np.ndarray) -> np.ndarray:
+    """How much darker than the paper each pixel is (0 on paper)."""
+    return (paper_level(img) - img.astype(np.float32)).clip(0)
 
 
 def cut_points(text: str, spans: np.ndarray, ink_columns: np.ndarray, stride: int) -> list[int]:
@@ -65,7 +67,7 @@ def split_words(img: np.ndarray, text: str, logp: np.ndarray, charset: Charset,
         return []
     classes = np.asarray(charset.encode(text), dtype=np.int64)
     spans = aligned_spans(ctc_align(logp, classes), len(classes))
-    ink = (paper_level(img) - img.astype(np.float32)).clip(0).sum(axis=0)
+    ink = _ink(img).sum(axis=0)
     cuts = cut_points(text, spans, ink, stride)
     edges = [0, *cuts, img.shape[1]]
     words = text.split(" ")
@@ -77,7 +79,7 @@ def split_words(img: np.ndarray, text: str, logp: np.ndarray, charset: Charset,
 def core_row(img: np.ndarray) -> int:
     """The row at the centre of the writing's core band (the densest ink rows, where the
     x-height letters are), from the row profile of ink smoothed over a few rows."""
-    ink = (paper_level(img) - img.astype(np.float32)).clip(0).sum(axis=1)
+    ink = _ink(img).sum(axis=1)
     smooth = cv2.GaussianBlur(ink.reshape(-1, 1), (1, 0), sigmaX=0, sigmaY=4).ravel()
     return int(np.argmax(smooth)) if smooth.max() > 0 else img.shape[0] // 2
 

@@ -56,13 +56,7 @@ def load_source(source: DataSource, charset: Charset, height: int, max_width: in
     """Decode, resize and encode every usable line; drop (and log by id) the unusable ones:
     unreadable images, characters outside the charset, CTC-infeasible labels. With
     ``source.holdout``, only the held-out pages (``held_out``, validation) or only the others."""
-    samples = load_dataset(source.path, source.split)
-    if source.split is None and any(s.split == "test" for s in samples):
-        raise DatasetError(f"{source.path}: has a 'test' split; a training or validation source "
-                           "must name the split it uses (split = \"train\") so that test lines "
-                           "never leak in")
-    if source.exclude is not None:
-        samples = apply_exclude(samples, source)
+    samples = source_samples(source)
     if source.holdout is not None:
         n_pages = len({s.page_key for s in samples})
         samples = holdout(samples, source.holdout, held_out)
@@ -110,6 +104,19 @@ def load_source(source: DataSource, charset: Charset, height: int, max_width: in
     return LoadedSource(source, images, labels, ids)
 
 
+def source_samples(source: DataSource) -> list[LineSample]:
+    """The labelled lines a source may use: its split (a file with a 'test' split must name
+    one, so that test lines never leak in), without the lines its exclude list names."""
+    samples = load_dataset(source.path, source.split)
+    if source.split is None and any(s.split == "test" for s in samples):
+        raise DatasetError(f"{source.path}: has a 'test' split; a training or validation source "
+                           "must name the split it uses (split = \"train\") so that test lines "
+                           "never leak in")
+    if source.exclude is not None:
+        samples = _exclude(samples, source)
+    return samples
+
+
 def read_exclude_list(path: str | Path) -> set[str]:
     """Line ids or page names, one a line; blank lines and '#' comments ignored."""
     try:
@@ -119,7 +126,7 @@ def read_exclude_list(path: str | Path) -> set[str]:
     return {ln.split("#", 1)[0].strip() for ln in text.splitlines()} - {""}
 
 
-def apply_exclude(samples: list[LineSample], source: DataSource) -> list[LineSample]:
+def _exclude(samples: list[LineSample], source: DataSource) -> list[LineSample]:
     names = read_exclude_list(source.exclude)
     kept = [s for s in samples if s.id not in names and s.page_key not in names]
     used = {s.id for s in samples} | {s.page_key for s in samples}

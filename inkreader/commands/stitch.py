@@ -10,12 +10,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..datasets import load_dataset
 from ..errors import DatasetError
 from ..paths import resolve_model_path
 from ..stitch import build_bank, write_lines
 from ..trainconfig import DataSource
-from ..traindata import apply_exclude
+from ..traindata import source_samples
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -49,9 +48,7 @@ def run(args: argparse.Namespace) -> int:
         if not (out / "stitch.json").exists():
             raise DatasetError(f"{out}: not a stitched set (no stitch.json); not deleting it")
         shutil.rmtree(out)
-    samples = load_dataset(args.source, args.split)
-    if args.exclude:
-        samples = apply_exclude(samples, DataSource(args.source, args.split, exclude=args.exclude))
+    samples = source_samples(DataSource(args.source, args.split, exclude=args.exclude))
     path = resolve_model_path(args.model)
     model, charset, _ = load_checkpoint(path)
     model.eval().float()
