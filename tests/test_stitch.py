@@ -80,3 +80,9 @@ def test_stitch_refuses_a_folder_it_did_not_make(tmp_path, capsys):
     assert main(["stitch", str(mine), "--count", "1", "--from", str(src), "--overwrite"]) == 2
     assert "not a stitched set" in capsys.readouterr().err
     assert (mine / "notes.txt").read_text() == "keep me"
+
+
+def test_stitch_refuses_a_file_with_a_test_split_unless_a_split_is_named(tmp_path, capsys):
+    assert main(["stitch", str(tmp_path / "out"), "--count", "1", "--from", str(HOOKER_TSV)]) == 2
+    assert "has a 'test' split" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
