@@ -21,6 +21,11 @@ from .errors import ImageError
 HEIGHT = 96  # SPEC.md: input [B, 1, 96, 2000]
 FIXED_WIDTH = 2000
 STRIDE = 8  # three 2x2 max-pools: one output frame per 8 input columns
+# Paper added after every line read at variable width (edge values, 16 frames): the backward
+# LSTMs start on it instead of on the last stroke. Training batches pad most lines to a wider
+# neighbour, so a line read alone, flush to its last column, was read worse than in a batch
+# (docs/decoding.md has the measurement).
+TAIL_MARGIN = 128
 MAX_PIXELS = 100_000_000  # refuse decompression bombs before decoding
 _JPEG_EOI = b"\xff\xd9"
 
@@ -129,11 +134,13 @@ def resize_to_height(gray: np.ndarray, height: int = HEIGHT) -> np.ndarray:
     return cv2.resize(gray, (tw, height), interpolation=cv2.INTER_AREA)
 
 
-def pad_width(width: int, fixed_width: int | None) -> int:
-    """Network input width: the fixed width, or ``width`` rounded up to a multiple of 8."""
+def pad_width(width: int, fixed_width: int | None, margin: int | None = None) -> int:
+    """Network input width: the fixed width, or ``width`` plus ``margin`` (default
+    ``TAIL_MARGIN``) rounded up to a multiple of 8."""
     if fixed_width is not None:
         return fixed_width
-    return max(STRIDE, -(-width // STRIDE) * STRIDE)
+    margin = TAIL_MARGIN if margin is None else margin
+    return max(STRIDE, -(-(width + margin) // STRIDE) * STRIDE)
 
 
 def prepare_line(gray: np.ndarray, height: int = HEIGHT, fixed_width: int | None = None,
@@ -141,7 +148,8 @@ def prepare_line(gray: np.ndarray, height: int = HEIGHT, fixed_width: int | None
     """Grayscale line -> network input: resize to ``height``, edge-pad on the right.
 
     ``fixed_width`` set: the reference contract (pad to exactly that width; wider is an error).
-    ``fixed_width`` None: inkreader's variable width (round up to a multiple of 8, any width).
+    ``fixed_width`` None: inkreader's variable width (``TAIL_MARGIN`` more, rounded up to a
+    multiple of 8, any width).
     """
     if gray.ndim != 2:
         raise ImageError(f"{name}: expected a grayscale image, got shape {gray.shape}")

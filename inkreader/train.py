@@ -57,7 +57,7 @@ def lr_factor(step: int, total: int, warmup: int, floor: float) -> float:
 
 @torch.no_grad()
 def validate(model: HandwritingRecognizer, val: LoadedSource, charset: Charset,
-             batch_size: int = 16) -> ErrorRates:
+             batch_size: int = 16, margin: int = 0) -> ErrorRates:
     """Greedy CER on the validation lines (no augmentation), batched by width."""
     model.eval()
     rates = ErrorRates()
@@ -65,7 +65,7 @@ def validate(model: HandwritingRecognizer, val: LoadedSource, charset: Charset,
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
         batch = collate([val.images[i] for i in idx], [val.labels[i] for i in idx],
-                        [val.ids[i] for i in idx])
+                        [val.ids[i] for i in idx], margin)
         logits = model(batch["x"]).numpy()  # (T, B, C)
         frames = model.output_lengths(batch["widths"]).tolist()
         for j, i in enumerate(idx):
@@ -216,7 +216,8 @@ def _fit(cfg: TrainConfig, stop: _StopOnSignal) -> Path:
         plan = epoch_plan(sources, cfg.epoch_lines, cfg.batch_size, cfg.seed, run.epoch)
         plan = plan[rank::world][:steps_per_epoch]
         loader = torch.utils.data.DataLoader(
-            BatchDataset(sources, plan, cfg.seed, run.epoch, start=run.batch), batch_size=None,
+            BatchDataset(sources, plan, cfg.seed, run.epoch, run.batch, cfg.tail_margin),
+            batch_size=None,
             shuffle=False, num_workers=cfg.workers, persistent_workers=False,
             prefetch_factor=4 if cfg.workers else None,
             # its own generator: a loader drawing its base seed from the global RNG would shift
@@ -304,7 +305,7 @@ class _StopOnSignal:
 def end_of_epoch(run: Run, val: LoadedSource, started: float) -> None:
     """Validate, keep the best model, checkpoint, log, plot (rank 0 only)."""
     if run.rank == 0:
-        rates = validate(run.model, val, run.charset)
+        rates = validate(run.model, val, run.charset, margin=run.cfg.tail_margin)
         improved = rates.cer < run.best_cer
         meta = {"trained": True, "epoch": run.epoch, "step": run.step,
                 "lines_seen": run.lines_seen, "val_cer": rates.cer, "val_wer": rates.wer,

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from .errors import InkreaderError
+from .preprocess import TAIL_MARGIN
 
 
 class ConfigError(InkreaderError):
@@ -54,6 +55,9 @@ class TrainConfig:
     min_lr_ratio: float = 0.05  # cosine decay to lr * this at the last step
     grad_clip: float = 5.0
     max_width: int = 1600  # wider lines are squeezed to this width (at height 96)
+    # paper (edge values) after every line, as the Recognizer reads it (preprocess.TAIL_MARGIN);
+    # 0 = none, the runs of stages 0-6, which name it so that they still resume and reproduce
+    tail_margin: int = TAIL_MARGIN
     val_limit: int | None = None  # validate on N val lines spread evenly over the val set
     checkpoint_minutes: float = 10.0
     keep_epochs: bool = False  # also save each epoch's model as epochs/epoch-NNN.pt (averaging)
@@ -69,6 +73,8 @@ class TrainConfig:
     log_every: int = 50
 
     def __post_init__(self) -> None:
+        if self.tail_margin < 0:
+            raise ConfigError(f"tail_margin must be 0 or more pixels, got {self.tail_margin}")
         if self.precision not in ("fp32", "bf16"):
             raise ConfigError(f"precision must be 'fp32' or 'bf16', got {self.precision!r}")
 
@@ -84,6 +90,8 @@ class TrainConfig:
         for k in ("max_minutes", "max_steps", "workers", "threads", "checkpoint_minutes",
                   "keep_epochs", "log_every", "out", "epochs"):
             d.pop(k)
+        if d["tail_margin"] == 0:  # added later: runs saved before (without a margin) resume
+            del d["tail_margin"]
         for source in (*d["train"], d["val"]):
             for key in ("holdout", "exclude"):  # added later: runs saved before still resume
                 if source[key] is None:

@@ -88,7 +88,7 @@ def load_source(source: DataSource, charset: Charset, height: int, max_width: in
         if img.shape[1] > max_width:
             img = cv2.resize(img, (max_width, height), interpolation=cv2.INTER_AREA)
         label = charset.encode(text)
-        if not ctc_feasible(pad_width(img.shape[1], None) // STRIDE, label):
+        if not ctc_feasible(pad_width(img.shape[1], None, margin=0) // STRIDE, label):
             dropped["ctc"].append(s.id)
             continue
         images.append(img)
@@ -161,9 +161,9 @@ class BatchDataset(torch.utils.data.Dataset):
     """Item b = the collated batch b of an epoch plan (augmentation seeded by its position)."""
 
     def __init__(self, sources: list[LoadedSource], plan: list[np.ndarray], seed: int,
-                 epoch: int, start: int = 0):
+                 epoch: int, start: int = 0, margin: int = 0):
         self.sources, self.plan, self.seed = sources, plan, seed
-        self.epoch, self.start = epoch, start
+        self.epoch, self.start, self.margin = epoch, start, margin
 
     def __len__(self) -> int:
         return len(self.plan) - self.start
@@ -178,17 +178,21 @@ class BatchDataset(torch.utils.data.Dataset):
                 rng = np.random.default_rng([self.seed, self.epoch, b, pos])
                 aug = augment_line(img, rng)
                 # keep the augmented line only if CTC can still align its label
-                if ctc_feasible(pad_width(aug.shape[1], None) // STRIDE, src.labels[idx]):
+                if ctc_feasible(pad_width(aug.shape[1], None, margin=0) // STRIDE, src.labels[idx]):
                     img = aug
             images.append(img)
             labels.append(src.labels[idx])
             ids.append(src.ids[idx])
-        return collate(images, labels, ids)
+        return collate(images, labels, ids, self.margin)
 
 
-def collate(images: list[np.ndarray], labels: list[list[int]], ids: list[str]) -> dict:
-    """Lines -> {x (B,1,H,W) float32, widths, targets (sum L,), target_lengths, ids}."""
-    widths = torch.tensor([pad_width(im.shape[1], None) for im in images])
+def collate(images: list[np.ndarray], labels: list[list[int]], ids: list[str],
+            margin: int = 0) -> dict:
+    """Lines -> {x (B,1,H,W) float32, widths, targets (sum L,), target_lengths, ids}.
+
+    Each line is edge-padded by at least ``margin`` columns (the Recognizer's tail margin) and
+    its width, hence its CTC input length, counts them."""
+    widths = torch.tensor([pad_width(im.shape[1], None, margin) for im in images])
     x = torch.from_numpy(stack_lines(images, int(widths.max())))
     return {"x": x, "widths": widths,
             "targets": torch.tensor([c for lab in labels for c in lab], dtype=torch.long),

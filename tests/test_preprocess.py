@@ -16,6 +16,7 @@ from inkreader.errors import ImageError
 from inkreader.preprocess import (
     FIXED_WIDTH,
     HEIGHT,
+    TAIL_MARGIN,
     decode_image,
     pad_width,
     prepare_line,
@@ -123,7 +124,7 @@ def test_reference_resize_truncates_the_width():
     assert resized_width(431, 3073) == int(96 * 3073 / 431) == 684
     assert resized_width(1000, 5) == 1  # never zero
     line = prepare_line(read_gray(SAMPLE_LINE))
-    assert line.pixels.shape == (HEIGHT, 688) and line.width == 684  # rounded up to x8
+    assert line.pixels.shape == (HEIGHT, 688 + TAIL_MARGIN) and line.width == 684  # x8, margin
     assert line.scale == pytest.approx(3073 / 684) and line.source_size == (431, 3073)
 
 
@@ -138,14 +139,26 @@ def test_too_wide_for_the_fixed_width_is_a_clear_error():
     wide = np.zeros((10, 300), np.uint8)  # 2880 px at height 96
     with pytest.raises(ImageError, match=r"w.png: 2880 px wide .* wider than the fixed input"):
         prepare_line(wide, fixed_width=FIXED_WIDTH, name="w.png")
-    assert prepare_line(wide).pixels.shape == (96, 2880)  # variable width reads it whole
+    # variable width reads it whole, with the tail margin
+    assert prepare_line(wide).pixels.shape == (96, 2880 + TAIL_MARGIN)
 
 
-def test_variable_width_rounds_up_to_the_stride():
-    assert [pad_width(w, None) for w in (1, 8, 9, 684)] == [8, 8, 16, 688]
-    assert pad_width(684, 2000) == 2000
+def test_variable_width_adds_the_tail_margin_and_rounds_up_to_the_stride():
+    assert [pad_width(w, None, margin=0) for w in (1, 8, 9, 684)] == [8, 8, 16, 688]
+    assert [pad_width(w, None, margin=20) for w in (1, 684)] == [24, 704]
+    assert pad_width(684, None) == 688 + TAIL_MARGIN  # TAIL_MARGIN is a multiple of 8
+    assert pad_width(684, 2000) == 2000  # the reference contract has no margin
     tiny = prepare_line(np.zeros((1, 1), np.uint8))
-    assert tiny.pixels.shape == (96, 96)
+    assert tiny.pixels.shape == (96, 96 + TAIL_MARGIN)
+
+
+def test_the_tail_margin_is_the_line_s_own_edge_values():
+    gray = np.full((48, 100), 200, np.uint8)
+    gray[:, -1] = 180  # the last column is what the margin repeats
+    line = prepare_line(gray)
+    assert line.width == 200
+    assert line.pixels.shape[1] == pad_width(200, None)
+    assert (line.pixels[:, 200:] == line.pixels[:, 199:200]).all()
 
 
 def test_stack_lines_edge_pads_to_the_widest():

@@ -13,7 +13,7 @@ from inkreader.decode import DecodedLine
 from inkreader.errors import CharsetError, ModelError
 from inkreader.export import export_onnx, export_openvino
 from inkreader.model import ModelConfig, save_checkpoint
-from inkreader.preprocess import Line
+from inkreader.preprocess import Line, pad_width
 from inkreader.recognizer import (
     MAX_LINE_WIDTH,
     LineResult,
@@ -149,10 +149,12 @@ def test_plan_batches():
     assert all(len(b) <= 3 for b in batches)
     order = [widths[i] for b in batches for i in b]
     assert order == sorted(widths)  # grouped by width
-    for b in batches:  # no batch mixes a line with one over 1.5x its width
-        ws = [max(8, -(-widths[i] // 8) * 8) for i in b]
+    for b in batches:  # no batch mixes a line with one over 1.5x its padded width
+        ws = [pad_width(widths[i], None) for i in b]
         assert max(ws) <= 1.5 * min(ws)
-    assert plan_batches([1900] * 4, 4, 4000) == [[0, 1], [2, 3]]  # column budget
+    two = 2 * pad_width(1900, None)
+    assert plan_batches([1900] * 4, 4, two) == [[0, 1], [2, 3]]  # column budget
+    assert plan_batches([1900] * 4, 4, two - 1) == [[0], [1], [2], [3]]
 
 
 def test_expand_inputs(tmp_path):

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -20,6 +21,7 @@ from inkreader.cli import main
 from inkreader.datasets import ctc_feasible, holdout, load_dataset
 from inkreader.errors import DatasetError
 from inkreader.model import load_checkpoint
+from inkreader.preprocess import TAIL_MARGIN
 from inkreader.train import fit, lr_factor
 from inkreader.trainconfig import (
     ConfigError,
@@ -29,7 +31,7 @@ from inkreader.trainconfig import (
     dump_config,
     load_config,
 )
-from inkreader.traindata import load_source
+from inkreader.traindata import collate, load_source
 
 from .conftest import HOOKER_TSV, ROOT
 
@@ -207,6 +209,28 @@ def test_resume_refuses_a_different_experiment(tmp_path, tiny_tsvs):
     from inkreader.errors import InkreaderError
     with pytest.raises(InkreaderError, match="different experiment"):
         fit(tiny_config(*tiny_tsvs, tmp_path / "a", lr=0.5))
+
+
+def test_tail_margin_pads_every_line_and_counts_in_its_ctc_length():
+    narrow, wide = np.full((96, 40), 200, np.uint8), np.full((96, 400), 210, np.uint8)
+    plain = collate([narrow, wide], [[1], [2]], ["n", "w"])
+    assert plain["widths"].tolist() == [40, 400] and plain["x"].shape[-1] == 400
+    padded = collate([narrow, wide], [[1], [2]], ["n", "w"], margin=TAIL_MARGIN)
+    assert padded["widths"].tolist() == [40 + TAIL_MARGIN, 400 + TAIL_MARGIN]
+    assert padded["x"].shape[-1] == 400 + TAIL_MARGIN
+    assert (padded["x"][1, 0, :, 400:] == 210).all()  # the wide line's own edge value
+    with pytest.raises(ConfigError, match="tail_margin"):
+        TrainConfig(train=(DataSource("a"),), val=DataSource("b"), tail_margin=-8)
+
+
+def test_runs_saved_before_the_tail_margin_resume_with_margin_0(tmp_path, tiny_tsvs):
+    """A run's saved experiment has no tail_margin key when it trained without one: a config
+    naming tail_margin = 0 resumes it; the default margin is another experiment."""
+    cfg = tiny_config(*tiny_tsvs, tmp_path / "a", tail_margin=0)
+    assert "tail_margin" not in cfg.experiment_key()
+    assert tiny_config(*tiny_tsvs, tmp_path / "a").experiment_key()["tail_margin"] == TAIL_MARGIN
+    for path in sorted((ROOT / "configs").glob("stage[0-6]*.toml")):
+        assert load_config(path).tail_margin == 0, path.name  # the shipped lineage, exact
 
 
 def _cli_train(config: Path, out: Path, *extra: str) -> subprocess.Popen:
