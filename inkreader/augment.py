@@ -25,6 +25,24 @@ class AugmentConfig:
     p_contrast: float = 0.6
     p_noise: float = 0.3
     p_binarize: float = 0.12  # GNHK's evaluation lines are binarised pages
+    # paper added left and right (0..margin_px each, at height 96): crops cut by other tools
+    # or by hand start further from the ink than the Hooker crops the model learns from
+    p_margin: float = 0.5
+    margin_px: int = 80
+
+    def __post_init__(self) -> None:
+        for name in ("p_elastic", "p_stroke", "p_blur", "p_contrast", "p_noise", "p_binarize",
+                     "p_margin"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be a probability (0 to 1), got "
+                                 f"{getattr(self, name)}")
+        if self.margin_px < 0:
+            raise ValueError(f"margin_px must be 0 or more, got {self.margin_px}")
+
+
+DEFAULT = AugmentConfig()
+# What stages 0-6 of the shipped model trained with (before margins were added).
+LEGACY = AugmentConfig(p_margin=0.0)
 
 
 def paper_level(img: np.ndarray) -> int:
@@ -61,9 +79,12 @@ def _elastic(img: np.ndarray, rng: np.random.Generator, px: float, bg: int) -> n
 
 
 def augment_line(img: np.ndarray, rng: np.random.Generator,
-                 cfg: AugmentConfig = AugmentConfig()) -> np.ndarray:
+                 cfg: AugmentConfig = DEFAULT) -> np.ndarray:
     """(96, W) uint8 -> (96, W') uint8, a plausible other rendering of the same line."""
     bg = paper_level(img)
+    if cfg.p_margin and rng.random() < cfg.p_margin:
+        left, right = (int(v) for v in rng.integers(0, cfg.margin_px + 1, 2))
+        img = cv2.copyMakeBorder(img, 0, 0, left, right, cv2.BORDER_CONSTANT, value=bg)
     out = _affine(img, rng, cfg, bg)
     if rng.random() < cfg.p_elastic:
         out = _elastic(out, rng, cfg.elastic_px, bg)

@@ -22,7 +22,8 @@ from .augment import AugmentConfig, augment_line
 
 # Geometry and stroke changes come from the lead's line augmentation; ink, paper and camera
 # effects are done here, on the composed image, so they are not applied twice.
-GEOMETRY = AugmentConfig(rotate=1.5, p_blur=0.0, p_contrast=0.0, p_noise=0.0, p_binarize=0.0)
+GEOMETRY = AugmentConfig(rotate=1.5, p_blur=0.0, p_contrast=0.0, p_noise=0.0, p_binarize=0.0,
+                         p_margin=0.0)
 
 X_HEIGHT_PX = (18, 30)  # rendered x-height range, so strokes are a few pixels wide
 OUT_HEIGHT = (64, 128)  # final line height, as real line crops (training resizes to 96)

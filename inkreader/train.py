@@ -216,7 +216,8 @@ def _fit(cfg: TrainConfig, stop: _StopOnSignal) -> Path:
         plan = epoch_plan(sources, cfg.epoch_lines, cfg.batch_size, cfg.seed, run.epoch)
         plan = plan[rank::world][:steps_per_epoch]
         loader = torch.utils.data.DataLoader(
-            BatchDataset(sources, plan, cfg.seed, run.epoch, run.batch, cfg.tail_margin),
+            BatchDataset(sources, plan, cfg.seed, run.epoch, run.batch, cfg.tail_margin,
+                         cfg.augment),
             batch_size=None,
             shuffle=False, num_workers=cfg.workers, persistent_workers=False,
             prefetch_factor=4 if cfg.workers else None,

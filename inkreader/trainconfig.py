@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+from .augment import DEFAULT, LEGACY, AugmentConfig
 from .errors import InkreaderError
 from .preprocess import TAIL_MARGIN
 
@@ -58,6 +59,9 @@ class TrainConfig:
     # paper (edge values) after every line, as the Recognizer reads it (preprocess.TAIL_MARGIN);
     # 0 = none, the runs of stages 0-6, which name it so that they still resume and reproduce
     tail_margin: int = TAIL_MARGIN
+    # the [augment] table: any field of augment.AugmentConfig (sources with augment = true);
+    # stages 0-6 name p_margin = 0.0, what they trained with
+    augment: AugmentConfig = DEFAULT
     val_limit: int | None = None  # validate on N val lines spread evenly over the val set
     checkpoint_minutes: float = 10.0
     keep_epochs: bool = False  # also save each epoch's model as epochs/epoch-NNN.pt (averaging)
@@ -90,8 +94,11 @@ class TrainConfig:
         for k in ("max_minutes", "max_steps", "workers", "threads", "checkpoint_minutes",
                   "keep_epochs", "log_every", "out", "epochs"):
             d.pop(k)
-        if d["tail_margin"] == 0:  # added later: runs saved before (without a margin) resume
+        # added later: runs saved before (no tail margin, no margin augmentation) still resume
+        if d["tail_margin"] == 0:
             del d["tail_margin"]
+        if d["augment"] == asdict(LEGACY):
+            del d["augment"]
         for source in (*d["train"], d["val"]):
             for key in ("holdout", "exclude"):  # added later: runs saved before still resume
                 if source[key] is None:
@@ -133,6 +140,13 @@ def config_from_dict(d: dict, where: str = "config") -> TrainConfig:
         raise ConfigError(f"{where}: needs a [val] source")
     d["train"] = tuple(_source(s, f"{where} [[train]]") for s in d["train"])
     d["val"] = _source(d["val"], f"{where} [val]")
+    if "augment" in d:
+        aug = {k: tuple(v) if isinstance(v, list) else v
+               for k, v in _strict(AugmentConfig, dict(d["augment"]), f"{where} [augment]").items()}
+        try:
+            d["augment"] = AugmentConfig(**aug)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{where} [augment]: {exc}") from None
     check_holdout(d["train"], d["val"], where)
     return TrainConfig(**d)
 
@@ -152,6 +166,8 @@ def load_config(path: str | Path) -> TrainConfig:
 def dump_config(cfg: TrainConfig) -> str:
     """TOML text of a resolved config (the subset of TOML this config needs)."""
     def value(v):
+        if isinstance(v, tuple):
+            return "[" + ", ".join(value(x) for x in v) + "]"
         if isinstance(v, bool):
             return "true" if v else "false"
         if isinstance(v, str):
@@ -162,7 +178,8 @@ def dump_config(cfg: TrainConfig) -> str:
         return [f"{k} = {value(v)}" for k, v in d.items() if v is not None]
 
     d = cfg.to_dict()
-    lines = table({k: v for k, v in d.items() if k not in ("train", "val")})
+    lines = table({k: v for k, v in d.items() if k not in ("train", "val", "augment")})
+    lines += ["", "[augment]", *table(d["augment"])]
     for s in d["train"]:
         lines += ["", "[[train]]", *table(s)]
     lines += ["", "[val]", *table(d["val"])]

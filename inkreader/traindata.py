@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .augment import augment_line
+from .augment import DEFAULT, AugmentConfig, augment_line
 from .charset import Charset
 from .datasets import LineSample, ctc_feasible, holdout, load_dataset
 from .errors import DatasetError, InkreaderError
@@ -161,9 +161,10 @@ class BatchDataset(torch.utils.data.Dataset):
     """Item b = the collated batch b of an epoch plan (augmentation seeded by its position)."""
 
     def __init__(self, sources: list[LoadedSource], plan: list[np.ndarray], seed: int,
-                 epoch: int, start: int = 0, margin: int = 0):
+                 epoch: int, start: int = 0, margin: int = 0,
+                 augment: AugmentConfig = DEFAULT):
         self.sources, self.plan, self.seed = sources, plan, seed
-        self.epoch, self.start, self.margin = epoch, start, margin
+        self.epoch, self.start, self.margin, self.augment = epoch, start, margin, augment
 
     def __len__(self) -> int:
         return len(self.plan) - self.start
@@ -176,7 +177,7 @@ class BatchDataset(torch.utils.data.Dataset):
             img = src.images[idx]
             if src.source.augment:
                 rng = np.random.default_rng([self.seed, self.epoch, b, pos])
-                aug = augment_line(img, rng)
+                aug = augment_line(img, rng, self.augment)
                 # keep the augmented line only if CTC can still align its label
                 if ctc_feasible(pad_width(aug.shape[1], None, margin=0) // STRIDE, src.labels[idx]):
                     img = aug

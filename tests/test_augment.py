@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import replace
 
-from inkreader.augment import augment_line, paper_level
+import numpy as np
+import pytest
+
+from inkreader.augment import AugmentConfig, augment_line, paper_level
 from inkreader.preprocess import read_gray, resize_to_height
 
 from .conftest import SAMPLE_LINE
@@ -21,3 +24,23 @@ def test_seeded_keeps_height_and_paper():
         # still mostly paper, with ink clearly darker than it
         paper = paper_level(out)
         assert paper > 150 and (out < paper - 60).mean() > 0.005
+
+
+def test_margins_add_paper_left_and_right_only_when_asked():
+    img = resize_to_height(read_gray(SAMPLE_LINE))
+    bare = AugmentConfig(stretch=(1.0, 1.0), shear=0.0, rotate=0.0, vscale=(1.0, 1.0),
+                         p_elastic=0.0, p_stroke=0.0, p_blur=0.0, p_contrast=0.0, p_noise=0.0,
+                         p_binarize=0.0, p_margin=0.0)
+    assert augment_line(img, np.random.default_rng(0), bare).shape == img.shape
+    wide = replace(bare, p_margin=1.0, margin_px=40)
+    widths = [augment_line(img, np.random.default_rng(s), wide).shape[1] for s in range(20)]
+    assert all(img.shape[1] <= w <= img.shape[1] + 80 for w in widths)
+    assert len(set(widths)) > 5  # drawn per line
+    out = augment_line(img, np.random.default_rng(3), wide)
+    ink = np.where((out < paper_level(out) - 60).sum(0) > 0)[0]
+    assert ink[0] >= 0 and out[:, : ink[0]].min() >= paper_level(out) - 60  # paper, no ink
+
+
+def test_a_probability_out_of_range_is_refused():
+    with pytest.raises(ValueError, match="p_margin must be a probability"):
+        AugmentConfig(p_margin=1.5)

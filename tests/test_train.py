@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 
+from inkreader.augment import LEGACY, AugmentConfig
 from inkreader.charset import Charset
 from inkreader.cli import main
 from inkreader.datasets import ctc_feasible, holdout, load_dataset
@@ -223,14 +224,31 @@ def test_tail_margin_pads_every_line_and_counts_in_its_ctc_length():
         TrainConfig(train=(DataSource("a"),), val=DataSource("b"), tail_margin=-8)
 
 
-def test_runs_saved_before_the_tail_margin_resume_with_margin_0(tmp_path, tiny_tsvs):
-    """A run's saved experiment has no tail_margin key when it trained without one: a config
-    naming tail_margin = 0 resumes it; the default margin is another experiment."""
-    cfg = tiny_config(*tiny_tsvs, tmp_path / "a", tail_margin=0)
-    assert "tail_margin" not in cfg.experiment_key()
-    assert tiny_config(*tiny_tsvs, tmp_path / "a").experiment_key()["tail_margin"] == TAIL_MARGIN
+def test_runs_saved_before_the_margins_resume_with_the_old_settings(tmp_path, tiny_tsvs):
+    """A run's saved experiment has no tail_margin or augment key when it trained without
+    them: a config naming tail_margin = 0 and [augment] p_margin = 0.0 resumes it; the
+    defaults are another experiment."""
+    old = tiny_config(*tiny_tsvs, tmp_path / "a", tail_margin=0, augment=LEGACY)
+    assert not {"tail_margin", "augment"} & set(old.experiment_key())
+    new = tiny_config(*tiny_tsvs, tmp_path / "a").experiment_key()
+    assert new["tail_margin"] == TAIL_MARGIN and new["augment"]["p_margin"] > 0
     for path in sorted((ROOT / "configs").glob("stage[0-6]*.toml")):
-        assert load_config(path).tail_margin == 0, path.name  # the shipped lineage, exact
+        cfg = load_config(path)  # the shipped lineage, exact
+        assert (cfg.tail_margin, cfg.augment) == (0, LEGACY), path.name
+
+
+def test_the_augment_table_is_strict_and_round_trips(tmp_path, tiny_tsvs):
+    base = {"train": [{"path": "a"}], "val": {"path": "b"}}
+    cfg = config_from_dict({**base, "augment": {"p_margin": 0.2, "stretch": [0.9, 1.1]}})
+    assert cfg.augment.p_margin == 0.2 and cfg.augment.stretch == (0.9, 1.1)
+    assert cfg.augment.shear == AugmentConfig().shear  # the rest keeps its default
+    with pytest.raises(ConfigError, match=r"\[augment\]: unknown keys.*'p_margn'"):
+        config_from_dict({**base, "augment": {"p_margn": 0.2}})
+    with pytest.raises(ConfigError, match=r"\[augment\]: p_blur must be a probability"):
+        config_from_dict({**base, "augment": {"p_blur": 2}})
+    full = tiny_config(*tiny_tsvs, tmp_path / "run", augment=cfg.augment)
+    (tmp_path / "c.toml").write_text(dump_config(full), encoding="utf-8")
+    assert load_config(tmp_path / "c.toml") == full
 
 
 def _cli_train(config: Path, out: Path, *extra: str) -> subprocess.Popen:
