@@ -313,3 +313,17 @@ def embedded_charset(backend: Backend) -> list[str] | None:
         log.warning("%s: unreadable embedded charset ignored", backend.source)
         return None
     return symbols if isinstance(symbols, list) and symbols else None
+
+
+def embedded_x_scale(backend: Backend) -> float:
+    """The horizontal scale an inkreader export stored in its model config (1.0 without)."""
+    raw = backend.metadata.get("inkreader.config")
+    try:
+        scale = float(json.loads(raw).get("x_scale", 1.0)) if raw else 1.0
+    except (ValueError, AttributeError, TypeError):
+        log.warning("%s: unreadable embedded model config ignored", backend.source)
+        return 1.0
+    if not 0.25 <= scale <= 4.0:
+        log.warning("%s: embedded x_scale %s ignored (not within 0.25-4)", backend.source, scale)
+        return 1.0
+    return scale

@@ -22,6 +22,7 @@ COMMANDS = {
     "train": ("train", "train or fine-tune a model"),
     "export": ("export", "export a model to ONNX or OpenVINO IR, with verification"),
     "average": ("average", "average checkpoints' weights into one model"),
+    "tune-scale": ("tune_scale", "choose the horizontal scale a model reads lines at"),
     "lm": ("lm", "build a character n-gram language model"),
     "serve": ("serve", "run the HTTP service and web page"),
     "info": ("info", "describe a model: config, charset, parameter counts"),

@@ -36,6 +36,14 @@ class ModelConfig:
     leaky_slope: float = 0.01  # not readable from the IR; PyTorch's default
     dropout: float = 0.2  # invisible in the export; TRAINING-NOTES.md probe used 0.2
     num_classes: int = 95
+    # Horizontal scale inkreader reads lines at (variable width only; --fixed-width is the
+    # reference pipeline, exactly): a line is resized to height 96 and then stretched by this.
+    # The network does not depend on it; ``inkreader calibrate`` chooses it on a val split.
+    x_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0.25 <= self.x_scale <= 4.0:
+            raise ModelError(f"model config x_scale {self.x_scale} is outside 0.25-4")
 
     @property
     def stride(self) -> int:

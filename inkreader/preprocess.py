@@ -120,15 +120,19 @@ def read_gray(path: str | Path) -> np.ndarray:
     return decode_image(data, str(path))
 
 
-def resized_width(h: int, w: int, height: int = HEIGHT) -> int:
-    """The reference's width after resizing to ``height``: ``int(height * w / h)`` (truncated)."""
-    return max(1, int(height * (w / h)))
+def resized_width(h: int, w: int, height: int = HEIGHT, x_scale: float = 1.0) -> int:
+    """The reference's width after resizing to ``height``: ``int(height * w / h)`` (truncated),
+    times ``x_scale`` (a model's calibrated horizontal scale; 1.0 is the reference)."""
+    if x_scale == 1.0:
+        return max(1, int(height * (w / h)))
+    return max(1, int(height * (w / h) * x_scale))
 
 
-def resize_to_height(gray: np.ndarray, height: int = HEIGHT) -> np.ndarray:
-    """INTER_AREA resize to ``height`` keeping the aspect ratio, as the reference demo."""
+def resize_to_height(gray: np.ndarray, height: int = HEIGHT, x_scale: float = 1.0) -> np.ndarray:
+    """INTER_AREA resize to ``height`` keeping the aspect ratio (times ``x_scale``), as the
+    reference demo."""
     h, w = gray.shape
-    tw = resized_width(h, w, height)
+    tw = resized_width(h, w, height, x_scale)
     if (h, w) == (height, tw):
         return gray
     return cv2.resize(gray, (tw, height), interpolation=cv2.INTER_AREA)
@@ -144,16 +148,16 @@ def pad_width(width: int, fixed_width: int | None, margin: int | None = None) ->
 
 
 def prepare_line(gray: np.ndarray, height: int = HEIGHT, fixed_width: int | None = None,
-                 name: str = "<image>") -> Line:
+                 name: str = "<image>", x_scale: float = 1.0) -> Line:
     """Grayscale line -> network input: resize to ``height``, edge-pad on the right.
 
     ``fixed_width`` set: the reference contract (pad to exactly that width; wider is an error).
-    ``fixed_width`` None: inkreader's variable width (``TAIL_MARGIN`` more, rounded up to a
-    multiple of 8, any width).
+    ``fixed_width`` None: inkreader's variable width, stretched by ``x_scale`` (the model's
+    calibrated horizontal scale), ``TAIL_MARGIN`` more, rounded up to a multiple of 8.
     """
     if gray.ndim != 2:
         raise ImageError(f"{name}: expected a grayscale image, got shape {gray.shape}")
-    resized = resize_to_height(gray, height)
+    resized = resize_to_height(gray, height, 1.0 if fixed_width is not None else x_scale)
     w = resized.shape[1]
     if fixed_width is not None and w > fixed_width:
         raise ImageError(

@@ -321,7 +321,8 @@ def test_ddp_two_processes(tmp_path, tiny_tsvs):
     config.write_text(dump_config(cfg), encoding="utf-8")
     torchrun = Path(sys.executable).with_name("torchrun")
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    res = subprocess.run([str(torchrun), "--nproc_per_node", "2", "--master_port", "29517",
+    # --standalone: a rendezvous on a free local port (a fixed port can be taken)
+    res = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node", "2",
                           "-m", "inkreader.cli", "train", "--config", str(config)],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
