@@ -82,7 +82,8 @@ class Run:
         self.dir = Path(cfg.out)
         self.charset = Charset.gnhk()
         self.model = HandwritingRecognizer(ModelConfig(dropout=cfg.dropout,
-                                                       num_classes=self.charset.num_classes))
+                                                       num_classes=self.charset.num_classes,
+                                                       x_scale=cfg.x_scale))
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr,
                                      weight_decay=cfg.weight_decay)
         self.epoch, self.batch, self.step, self.lines_seen = 0, 0, 0, 0
@@ -188,8 +189,10 @@ def _fit(cfg: TrainConfig, stop: _StopOnSignal) -> Path:
         run.opt = torch.optim.AdamW(run.model.parameters(), lr=cfg.lr,
                                     weight_decay=cfg.weight_decay)
     height = run.model.config.height
-    sources = [load_source(s, run.charset, height, cfg.max_width, rank == 0) for s in cfg.train]
-    val = load_source(cfg.val, run.charset, height, cfg.max_width, rank == 0, held_out=True)
+    sources = [load_source(s, run.charset, height, cfg.max_width, rank == 0,
+                           x_scale=cfg.x_scale) for s in cfg.train]
+    val = load_source(cfg.val, run.charset, height, cfg.max_width, rank == 0, held_out=True,
+                      x_scale=cfg.x_scale)
     # the run folder appears once the run can start: a typo in a path leaves nothing behind
     run.dir.mkdir(parents=True, exist_ok=True)
     if rank == 0:

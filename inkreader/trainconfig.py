@@ -59,6 +59,9 @@ class TrainConfig:
     # paper (edge values) after every line, as the Recognizer reads it (preprocess.TAIL_MARGIN);
     # 0 = none, the runs of stages 0-6, which name it so that they still resume and reproduce
     tail_margin: int = TAIL_MARGIN
+    # the horizontal scale lines are read at (ModelConfig.x_scale): training lines are stretched
+    # by it after resizing to height 96, and the models it writes carry it
+    x_scale: float = 1.0
     # the [augment] table: any field of augment.AugmentConfig (sources with augment = true);
     # stages 0-6 name p_margin = 0.0, what they trained with
     augment: AugmentConfig = DEFAULT
@@ -77,6 +80,8 @@ class TrainConfig:
     log_every: int = 50
 
     def __post_init__(self) -> None:
+        if not 0.25 <= self.x_scale <= 4.0:
+            raise ConfigError(f"x_scale must be within 0.25-4, got {self.x_scale}")
         if self.tail_margin < 0:
             raise ConfigError(f"tail_margin must be 0 or more pixels, got {self.tail_margin}")
         if self.precision not in ("fp32", "bf16"):
@@ -97,6 +102,8 @@ class TrainConfig:
         # added later: runs saved before (no tail margin, no margin augmentation) still resume
         if d["tail_margin"] == 0:
             del d["tail_margin"]
+        if d["x_scale"] == 1.0:
+            del d["x_scale"]
         if d["augment"] == asdict(LEGACY):
             del d["augment"]
         for source in (*d["train"], d["val"]):

@@ -52,8 +52,10 @@ class LoadedSource:
 
 
 def load_source(source: DataSource, charset: Charset, height: int, max_width: int,
-                show_progress: bool = True, held_out: bool = False) -> LoadedSource:
-    """Decode, resize and encode every usable line; drop (and log by id) the unusable ones:
+                show_progress: bool = True, held_out: bool = False,
+                x_scale: float = 1.0) -> LoadedSource:
+    """Decode, resize (to ``height``, then stretched by ``x_scale``, the horizontal scale the
+    model will read at) and encode every usable line; drop (and log by id) the unusable ones:
     unreadable images, characters outside the charset, CTC-infeasible labels. With
     ``source.holdout``, only the held-out pages (``held_out``, validation) or only the others."""
     samples = source_samples(source)
@@ -81,7 +83,7 @@ def load_source(source: DataSource, charset: Charset, height: int, max_width: in
             dropped["charset"].append(s.id)
             continue
         try:
-            img = resize_to_height(line_image(s, pages), height)
+            img = resize_to_height(line_image(s, pages), height, x_scale)
         except InkreaderError as exc:
             dropped["unreadable"].append(f"{s.id} ({exc})")
             continue
