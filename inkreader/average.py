@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 def average_checkpoints(paths: Sequence[str | Path]
                         ) -> tuple[HandwritingRecognizer, Charset, dict]:
     """The mean of the checkpoints' float tensors; integer buffers (BatchNorm's batch counts)
-    come from the last checkpoint. Every checkpoint must have the same config and charset."""
+    come from the last checkpoint. Every checkpoint must have the same architecture and charset;
+    dropout and x_scale are not architecture: the mean takes the first checkpoint's (choose the
+    scale of a mixed mean with ``inkreader tune-scale``)."""
     if not paths:
         raise ModelError("average: no checkpoints given")
     model, charset, _ = load_checkpoint(paths[0])
@@ -40,6 +42,10 @@ def average_checkpoints(paths: Sequence[str | Path]
         if not _same_architecture(other, model) or other_charset != charset:
             raise ModelError(f"{path}: its config or charset differs from {paths[0]}'s; only "
                              "checkpoints of one architecture can be averaged")
+        if other.config.x_scale != model.config.x_scale:
+            log.warning("%s reads at x_scale %g, %s at %g: the mean keeps %g (run tune-scale "
+                        "on it)", path, other.config.x_scale, paths[0], model.config.x_scale,
+                        model.config.x_scale)
         for k, v in other.state_dict().items():
             total[k] = total[k] + v.double() if v.is_floating_point() else v.clone()
     n = len(paths)
@@ -50,8 +56,10 @@ def average_checkpoints(paths: Sequence[str | Path]
 
 
 def _same_architecture(a: HandwritingRecognizer, b: HandwritingRecognizer) -> bool:
-    """Dropout is a training knob, not a shape: checkpoints that differ only in it average."""
-    return replace(a.config, dropout=0.0) == replace(b.config, dropout=0.0)
+    """Dropout (a training knob) and x_scale (how lines are read) are not shapes: checkpoints
+    that differ only in them average."""
+    return (replace(a.config, dropout=0.0, x_scale=1.0)
+            == replace(b.config, dropout=0.0, x_scale=1.0))
 
 
 @torch.no_grad()

@@ -47,6 +47,14 @@ def test_average_is_the_mean_of_the_weights(tmp_path):
     assert not torch.equal(model.state_dict()["collapse.weight"], sa["collapse.weight"])
 
 
+def test_average_of_models_read_at_other_scales_keeps_the_first_scale(tmp_path, caplog):
+    _checkpoint(tmp_path / "a.pt", 1, replace(ModelConfig(), x_scale=1.1))
+    _checkpoint(tmp_path / "b.pt", 2)
+    model, _, _ = average_checkpoints([tmp_path / "a.pt", tmp_path / "b.pt"])
+    assert model.config.x_scale == 1.1
+    assert "the mean keeps 1.1 (run tune-scale" in caplog.text
+
+
 def test_average_refuses_another_architecture(tmp_path):
     _checkpoint(tmp_path / "a.pt", 1)
     _checkpoint(tmp_path / "wide.pt", 1, replace(ModelConfig(), lstm_hidden=128))
