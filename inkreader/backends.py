@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelError
+from .preprocess import X_SCALE_RANGE
 
 log = logging.getLogger(__name__)
 
@@ -323,7 +324,9 @@ def embedded_x_scale(backend: Backend) -> float:
     except (ValueError, AttributeError, TypeError):
         log.warning("%s: unreadable embedded model config ignored", backend.source)
         return 1.0
-    if not 0.25 <= scale <= 4.0:
-        log.warning("%s: embedded x_scale %s ignored (not within 0.25-4)", backend.source, scale)
+    low, high = X_SCALE_RANGE
+    if not low <= scale <= high:
+        log.warning("%s: embedded x_scale %s ignored (not within %g-%g)", backend.source, scale,
+                    low, high)
         return 1.0
     return scale

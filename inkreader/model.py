@@ -18,6 +18,7 @@ from torch import nn
 
 from .charset import Charset
 from .errors import ModelError
+from .preprocess import X_SCALE_RANGE
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +39,13 @@ class ModelConfig:
     num_classes: int = 95
     # Horizontal scale inkreader reads lines at (variable width only; --fixed-width is the
     # reference pipeline, exactly): a line is resized to height 96 and then stretched by this.
-    # The network does not depend on it; ``inkreader calibrate`` chooses it on a val split.
+    # The network does not depend on it; ``inkreader tune-scale`` chooses it on a val split.
     x_scale: float = 1.0
 
     def __post_init__(self) -> None:
-        if not 0.25 <= self.x_scale <= 4.0:
-            raise ModelError(f"model config x_scale {self.x_scale} is outside 0.25-4")
+        low, high = X_SCALE_RANGE
+        if not low <= self.x_scale <= high:
+            raise ModelError(f"model config x_scale {self.x_scale} is outside {low:g}-{high:g}")
 
     @property
     def stride(self) -> int:

@@ -26,6 +26,7 @@ STRIDE = 8  # three 2x2 max-pools: one output frame per 8 input columns
 # neighbour, so a line read alone, flush to its last column, was read worse than in a batch
 # (docs/decoding.md has the measurement).
 TAIL_MARGIN = 128
+X_SCALE_RANGE = (0.25, 4.0)  # the horizontal reading scales a model may carry (ModelConfig)
 MAX_PIXELS = 100_000_000  # refuse decompression bombs before decoding
 _JPEG_EOI = b"\xff\xd9"
 
@@ -123,8 +124,6 @@ def read_gray(path: str | Path) -> np.ndarray:
 def resized_width(h: int, w: int, height: int = HEIGHT, x_scale: float = 1.0) -> int:
     """The reference's width after resizing to ``height``: ``int(height * w / h)`` (truncated),
     times ``x_scale`` (a model's calibrated horizontal scale; 1.0 is the reference)."""
-    if x_scale == 1.0:
-        return max(1, int(height * (w / h)))
     return max(1, int(height * (w / h) * x_scale))
 
 

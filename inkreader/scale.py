@@ -19,12 +19,12 @@ from pathlib import Path
 from .datasets import LineSample
 from .errors import DatasetError, ModelError
 from .evaluate import evaluate
+from .preprocess import X_SCALE_RANGE
+from .quantize import FORBIDDEN_SPLITS
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SCALES = (0.9, 1.0, 1.05, 1.1, 1.15, 1.2)
-FORBIDDEN_SPLITS = frozenset({"test"})
-MIN_SCALE, MAX_SCALE = 0.25, 4.0
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,14 @@ class ScaleResult:
     wer: float
 
 
-def check_split(dataset: str | Path, split: str | None) -> None:
+def check_split(dataset: str | Path, split: str | None, samples: list[LineSample]) -> None:
+    """Refuse the test split, named or (no ``split``) contained in the dataset's lines."""
     if split in FORBIDDEN_SPLITS:
         raise DatasetError(f"{dataset}: choosing the scale on the {split!r} split would tune "
                            "the model on the lines it is measured on; use a val split")
+    if split is None and any(s.split in FORBIDDEN_SPLITS for s in samples):
+        raise DatasetError(f"{dataset}: has a 'test' split; name the split to choose the "
+                           "scale on (--split val)")
 
 
 def tune_scale(samples: list[LineSample], recognizer,
@@ -46,9 +50,10 @@ def tune_scale(samples: list[LineSample], recognizer,
     (ties: the one nearest 1.0) and every result. The recognizer's own scale is restored."""
     if not samples:
         raise DatasetError("no lines to choose the scale on")
+    low, high = X_SCALE_RANGE
     for s in scales:
-        if not MIN_SCALE <= s <= MAX_SCALE:
-            raise DatasetError(f"scale {s} is outside {MIN_SCALE}-{MAX_SCALE}")
+        if not low <= s <= high:
+            raise DatasetError(f"scale {s} is outside {low:g}-{high:g}")
     own, results = recognizer.x_scale, []
     try:
         for s in scales:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .augment import DEFAULT, LEGACY, AugmentConfig
 from .errors import InkreaderError
-from .preprocess import TAIL_MARGIN
+from .preprocess import TAIL_MARGIN, X_SCALE_RANGE
 
 
 class ConfigError(InkreaderError):
@@ -80,8 +80,9 @@ class TrainConfig:
     log_every: int = 50
 
     def __post_init__(self) -> None:
-        if not 0.25 <= self.x_scale <= 4.0:
-            raise ConfigError(f"x_scale must be within 0.25-4, got {self.x_scale}")
+        low, high = X_SCALE_RANGE
+        if not low <= self.x_scale <= high:
+            raise ConfigError(f"x_scale must be within {low:g}-{high:g}, got {self.x_scale}")
         if self.tail_margin < 0:
             raise ConfigError(f"tail_margin must be 0 or more pixels, got {self.tail_margin}")
         if self.precision not in ("fp32", "bf16"):

@@ -25,21 +25,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import DatasetError, ModelError
+    from ..errors import ModelError
     from ..evaluate import load_lines
     from ..recognizer import Recognizer
-    from ..scale import FORBIDDEN_SPLITS, check_split, tune_scale, write_scaled
+    from ..scale import check_split, tune_scale, write_scaled
 
     if args.model.suffix != ".pt":
         raise ModelError(f"{args.model}: tune-scale writes a .pt checkpoint; give it one "
                          "(exports take the scale from the checkpoint they are made from)")
     if args.out.exists() and not args.force:
         raise ModelError(f"{args.out}: already exists (use --force to overwrite)")
-    check_split(args.dataset, args.split)
     samples, _ = load_lines(args.dataset, args.split)
-    if args.split is None and any(s.split in FORBIDDEN_SPLITS for s in samples):
-        raise DatasetError(f"{args.dataset}: has a 'test' split; name the split to choose the "
-                           "scale on (--split val)")
+    check_split(args.dataset, args.split, samples)
     recognizer = Recognizer.load(args.model, backend=args.backend)
     best, results = tune_scale(samples, recognizer, tuple(args.scales))
     print(f"{len(samples)} lines of {args.dataset}" + (f" ({args.split})" if args.split else ""))
