@@ -17,7 +17,6 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -30,9 +29,6 @@ from .decode import aligned_spans, ctc_align, greedy_decode
 from .errors import DatasetError
 from .preprocess import HEIGHT, read_gray, resize_to_height
 
-if TYPE_CHECKING:
-    from .pieces import NovelWords
-
 SEAM_PX = 6  # cross-fade width where two words meet
 MAX_SHIFT = 20  # px: a word is moved up or down at most this far to line up its core band
 
@@ -42,9 +38,6 @@ class Word:
     image: np.ndarray  # (HEIGHT, w) uint8: the word with its share of the gaps around it
     text: str
     page: str
-    # x of each character boundary (len(text) + 1 values, 0 ... w): character k is drawn in
-    # columns bounds[k]:bounds[k + 1] (inkreader/pieces.py cuts words there); () when unknown
-    bounds: tuple[int, ...] = ()
 
 
 def _ink(img: np.ndarray) -> np.ndarray:
@@ -66,22 +59,10 @@ def cut_points(text: str, spans: np.ndarray, ink_columns: np.ndarray, stride: in
     return cuts
 
 
-def char_bounds(spans: np.ndarray, ink_columns: np.ndarray, stride: int) -> list[int]:
-    """The x between each two neighbouring characters (len(spans) - 1 values): the palest
-    column from the end of the first one's aligned frames to the start of the second's, as
-    ``cut_points`` cuts between words (inside a cursive word: the thin joining stroke)."""
-    out = []
-    for (_s0, e0), (s1, _e1) in zip(spans[:-1], spans[1:], strict=True):
-        lo, hi = int(e0) * stride, min(int(s1) * stride, len(ink_columns) - 1) + 1
-        out.append(lo + int(np.argmin(ink_columns[lo:hi])) if hi > lo else lo)
-    return out
-
-
 def split_words(img: np.ndarray, text: str, logp: np.ndarray, charset: Charset,
-                stride: int) -> list[tuple[np.ndarray, str, tuple[int, ...]]]:
+                stride: int) -> list[tuple[np.ndarray, str]]:
     """A (HEIGHT, W) line, its label and the model's (T, C) log posteriors -> its words, each
-    an image slice, its text and its character bounds in that slice (``Word.bounds``). A label
-    with double or edge spaces is not cut (-> [])."""
+    an image slice and its text. A label with double or edge spaces is not cut (-> [])."""
     if "  " in text or text != text.strip():
         return []
     classes = np.asarray(charset.encode(text), dtype=np.int64)
@@ -92,13 +73,7 @@ def split_words(img: np.ndarray, text: str, logp: np.ndarray, charset: Charset,
     words = text.split(" ")
     if (np.diff(edges) < 2).any():  # the alignment put two cuts together
         return []
-    inner = char_bounds(spans, ink, stride)  # between every two characters of the line
-    out, k = [], 0
-    for e0, e1, w in zip(edges[:-1], edges[1:], words, strict=True):
-        xs = [e0, *(np.clip(inner[k:k + len(w) - 1], e0, e1)), e1]
-        out.append((img[:, e0:e1], w, tuple(int(x) - e0 for x in xs)))
-        k += len(w) + 1  # the word's characters and the space after it
-    return out
+    return [(img[:, e0:e1], w) for e0, e1, w in zip(edges[:-1], edges[1:], words, strict=True)]
 
 
 def core_row(img: np.ndarray) -> int:
@@ -118,30 +93,24 @@ def _shift_rows(img: np.ndarray, dy: int, fill: int) -> np.ndarray:
     return out
 
 
-def join(parts: Sequence[tuple[np.ndarray, int, int]], seam: int) -> np.ndarray:
-    """(image, its core row, its paper level) pieces -> one (HEIGHT, W) uint8 image: each moved
-    to the first one's core row (at most MAX_SHIFT) and paper level, neighbours cross-faded
-    over ``seam`` columns."""
-    _, row, paper = parts[0]
-    out = None
-    for image, image_row, image_paper in parts:
-        img = image.astype(np.float32) + (paper - image_paper)
-        img = _shift_rows(img, int(np.clip(row - image_row, -MAX_SHIFT, MAX_SHIFT)), paper)
-        if out is None:
-            out = img
-            continue
-        k = min(seam, out.shape[1], img.shape[1])
-        alpha = np.linspace(0, 1, k + 2, dtype=np.float32)[1:-1]
-        fade = out[:, -k:] * (1 - alpha) + img[:, :k] * alpha
-        out = np.concatenate([out[:, :-k], fade, img[:, k:]], axis=1)
-    return out.clip(0, 255).astype(np.uint8)
-
-
 def compose(words: Sequence[Word]) -> tuple[np.ndarray, str]:
     """Words (of one page) -> one (HEIGHT, W) line image and its text: each word moved to the
     first word's core row and paper level, neighbours cross-faded over SEAM_PX columns."""
-    parts = [(w.image, core_row(w.image), paper_level(w.image)) for w in words]
-    return join(parts, SEAM_PX), " ".join(w.text for w in words)
+    paper = paper_level(words[0].image)
+    row = core_row(words[0].image)
+    out = None
+    for w in words:
+        img = w.image.astype(np.float32) + (paper - paper_level(w.image))
+        dy = int(np.clip(row - core_row(w.image), -MAX_SHIFT, MAX_SHIFT))
+        img = _shift_rows(img, dy, paper)
+        if out is None:
+            out = img
+            continue
+        k = min(SEAM_PX, out.shape[1], img.shape[1])
+        alpha = np.linspace(0, 1, k + 2, dtype=np.float32)[1:-1]
+        seam = out[:, -k:] * (1 - alpha) + img[:, :k] * alpha
+        out = np.concatenate([out[:, :-k], seam, img[:, k:]], axis=1)
+    return out.clip(0, 255).astype(np.uint8), " ".join(w.text for w in words)
 
 
 @dataclass
@@ -175,7 +144,7 @@ def build_bank(samples: Sequence[LineSample], log_posteriors: Callable[[np.ndarr
                 and Levenshtein.distance(text, s.text) <= max_cer * len(s.text)):
             cut = split_words(img, s.text, logp, charset, stride)
         if cut:
-            words += [Word(image, t, s.page_key, bounds) for image, t, bounds in cut]
+            words += [Word(image, t, s.page_key) for image, t in cut]
             counts.append(len(cut))
         else:
             skipped += 1
@@ -187,23 +156,17 @@ def build_bank(samples: Sequence[LineSample], log_posteriors: Callable[[np.ndarr
     return WordBank(words, np.asarray(counts), len(counts), skipped)
 
 
-def stitched_line(bank: WordBank, page_words: Sequence[int], rng: np.random.Generator,
-                  novel: NovelWords | None = None) -> tuple[np.ndarray, str]:
+def stitched_line(bank: WordBank, page_words: Sequence[int],
+                  rng: np.random.Generator) -> tuple[np.ndarray, str]:
     """One new line from one page's words: a length drawn from the cut lines' word counts,
-    that many of the page's words (indices into the bank) in random order, without repeats;
-    with ``novel``, each word is replaced by a new word made of pieces (inkreader/pieces.py)
-    at its rate."""
+    that many of the page's words (indices into the bank) in random order, without repeats."""
     n = min(int(rng.choice(bank.word_counts)), len(page_words))
     picked = rng.choice(len(page_words), size=n, replace=False)
-    words = [bank.words[page_words[i]] for i in picked]
-    if novel is not None:
-        words = [novel.replace(w, rng) if rng.random() < novel.rate else w for w in words]
-    return compose(words)
+    return compose([bank.words[page_words[i]] for i in picked])
 
 
 def write_lines(bank: WordBank, out_dir: Path, count: int, seed: int, meta: dict,
-                progress: Callable[[int], None] | None = None,
-                novel: NovelWords | None = None) -> None:
+                progress: Callable[[int], None] | None = None) -> None:
     """Line i of a seed is always the same (its own generator). Writes lines/*.jpg, then
     lines.tsv (file, text, page; through a .partial file, so it exists only when complete) and
     stitch.json (how the set was made)."""
@@ -216,7 +179,7 @@ def write_lines(bank: WordBank, out_dir: Path, count: int, seed: int, meta: dict
     for i in range(count):
         rng = np.random.default_rng([seed, i])
         page = names[rng.choice(len(names), p=weights)]
-        img, text = stitched_line(bank, pages[page], rng, novel)
+        img, text = stitched_line(bank, pages[page], rng)
         name = f"lines/{i:07d}.jpg"
         if not cv2.imwrite(str(out_dir / name), img, [cv2.IMWRITE_JPEG_QUALITY, 95]):
             raise DatasetError(f"{out_dir / name}: could not write the image")

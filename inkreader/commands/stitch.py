@@ -12,13 +12,9 @@ from tqdm import tqdm
 
 from ..errors import DatasetError
 from ..paths import resolve_model_path
-from ..pieces import NovelWords, PieceIndex
 from ..stitch import build_bank, write_lines
-from ..synth_text import load_wordfreq
 from ..trainconfig import DataSource
 from ..traindata import source_samples
-
-NEW_WORD_VOCABULARY = 40000  # wordfreq words drawn for --new-words
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -32,9 +28,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-cer", type=float, default=0.2,
                    help="cut only lines the model reads at this greedy CER or better "
                         "(default %(default)s)")
-    p.add_argument("--new-words", type=float, default=0.0, metavar="RATE",
-                   help="replace this share of the words by English words the source does not "
-                        "need to have, made of pieces of its words (default 0: real words only)")
     p.add_argument("--seed", type=int, default=0, help="line i of a seed is always the same")
     p.add_argument("--overwrite", action="store_true", help="replace the set in OUT_DIR")
 
@@ -49,8 +42,6 @@ def run(args: argparse.Namespace) -> int:
         raise DatasetError(f"--count must be at least 1, got {args.count}")
     if not 0 <= args.max_cer <= 1:
         raise DatasetError(f"--max-cer must be between 0 and 1, got {args.max_cer}")
-    if not 0 <= args.new_words <= 1:
-        raise DatasetError(f"--new-words must be between 0 and 1, got {args.new_words}")
     if out.exists() and any(out.iterdir()):
         if not args.overwrite:
             raise DatasetError(f"{out}: not empty; add --overwrite to replace the set in it")
@@ -74,16 +65,9 @@ def run(args: argparse.Namespace) -> int:
             "model": str(path), "model_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
             "max_cer": args.max_cer, "seed": args.seed, "count": args.count,
             "lines_cut": bank.lines_used, "lines_skipped": bank.lines_skipped,
-            "words": len(bank.words), "pages": len(bank.pages()), "new_words": args.new_words}
-    novel = None
-    if args.new_words > 0:
-        vocabulary, p = load_wordfreq(NEW_WORD_VOCABULARY)
-        novel = NovelWords.from_words(PieceIndex(bank), vocabulary, p, args.new_words)
-        meta["new_word_vocabulary"] = (f"wordfreq en, the {NEW_WORD_VOCABULARY} most frequent "
-                                       f"words (probabilities tempered); {len(novel.vocabulary)} "
-                                       "plain words")
+            "words": len(bank.words), "pages": len(bank.pages())}
     with tqdm(total=args.count, unit="line", desc="stitch") as bar:
-        write_lines(bank, out, args.count, args.seed, meta, progress=bar.update, novel=novel)
+        write_lines(bank, out, args.count, args.seed, meta, progress=bar.update)
     print(f"{out}/lines.tsv: {args.count} lines from {len(bank.words)} words of "
           f"{bank.lines_used} lines on {len(bank.pages())} pages ({bank.lines_skipped} lines "
           f"not cut: read above --max-cer {args.max_cer} or not alignable)")
