@@ -70,7 +70,7 @@ def main() -> int:
     for path in args.reports:
         total = {"seen": [0.0, 0, 0], "new": [0.0, 0, 0]}
         with open(path, encoding="utf-8", newline="") as f:
-            for row in csv.DictReader(f, delimiter="\t"):
+            for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
                 for kind, (e, n, w) in word_errors(row["label"], row["prediction"], seen).items():
                     total[kind][0] += e
                     total[kind][1] += n
