@@ -28,6 +28,13 @@ STRIDE = 8  # three 2x2 max-pools: one output frame per 8 input columns
 TAIL_MARGIN = 128
 X_SCALE_RANGE = (0.25, 4.0)  # the horizontal reading scales a model may carry (ModelConfig)
 MAX_PIXELS = 100_000_000  # refuse decompression bombs before decoding
+# Light ink on a dark ground (chalk, a photo negative, a dark-mode screenshot) is turned to dark
+# on light before reading: when the bright tail of the line's pixels beyond their median (the
+# ground) is at least this many levels long and this many times longer than the dark tail.
+# Dark-ink lines have the long tail on the dark side; the most lopsided of the 6,896 Hooker
+# lines and 3,000 synthetic lines had a bright tail 0.69x and 1.8x the dark one.
+INVERT_MIN_CONTRAST = 64
+INVERT_RATIO = 4.0
 _JPEG_EOI = b"\xff\xd9"
 
 
@@ -40,6 +47,7 @@ class Line:
     width: int
     scale: float
     source_size: tuple[int, int]  # (h, w) of the image the line came from
+    inverted: bool = False  # light ink on a dark ground, turned dark on light (prepare_line)
 
 
 def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
@@ -137,6 +145,12 @@ def resize_to_height(gray: np.ndarray, height: int = HEIGHT, x_scale: float = 1.
     return cv2.resize(gray, (tw, height), interpolation=cv2.INTER_AREA)
 
 
+def light_on_dark(gray: np.ndarray) -> bool:
+    """Whether a line's ink is lighter than its ground (see ``INVERT_RATIO``)."""
+    lo, mid, hi = np.percentile(gray, (2, 50, 98))
+    return bool(hi - mid >= INVERT_MIN_CONTRAST and hi - mid > INVERT_RATIO * (mid - lo))
+
+
 def pad_width(width: int, fixed_width: int | None, margin: int | None = None) -> int:
     """Network input width: the fixed width, or ``width`` plus ``margin`` (default
     ``TAIL_MARGIN``) rounded up to a multiple of 8."""
@@ -152,7 +166,8 @@ def prepare_line(gray: np.ndarray, height: int = HEIGHT, fixed_width: int | None
 
     ``fixed_width`` set: the reference contract (pad to exactly that width; wider is an error).
     ``fixed_width`` None: inkreader's variable width, stretched by ``x_scale`` (the model's
-    calibrated horizontal scale), ``TAIL_MARGIN`` more, rounded up to a multiple of 8.
+    calibrated horizontal scale), ``TAIL_MARGIN`` more, rounded up to a multiple of 8; a line
+    of light ink on a dark ground (``light_on_dark``) is inverted first.
     """
     if gray.ndim != 2:
         raise ImageError(f"{name}: expected a grayscale image, got shape {gray.shape}")
@@ -162,9 +177,13 @@ def prepare_line(gray: np.ndarray, height: int = HEIGHT, fixed_width: int | None
         raise ImageError(
             f"{name}: {w} px wide after resizing to height {height}, wider than the fixed input "
             f"width {fixed_width} (the reference cannot read it); read it without --fixed-width")
+    inverted = fixed_width is None and light_on_dark(resized)
+    if inverted:
+        resized = 255 - resized
     target = pad_width(w, fixed_width)
     pixels = np.pad(resized, ((0, 0), (0, target - w)), mode="edge") if target > w else resized
-    return Line(pixels=pixels, width=w, scale=gray.shape[1] / w, source_size=gray.shape)
+    return Line(pixels=pixels, width=w, scale=gray.shape[1] / w, source_size=gray.shape,
+                inverted=inverted)
 
 
 def stack_lines(lines: list[np.ndarray], width: int | None = None) -> np.ndarray:

@@ -18,6 +18,7 @@ from inkreader.preprocess import (
     HEIGHT,
     TAIL_MARGIN,
     decode_image,
+    light_on_dark,
     pad_width,
     prepare_line,
     read_gray,
@@ -25,7 +26,7 @@ from inkreader.preprocess import (
     stack_lines,
 )
 
-from .conftest import SAMPLE_LINE
+from .conftest import HOOKER_TSV, SAMPLE_LINE
 
 RNG = np.random.default_rng(0)
 GRAY = RNG.integers(0, 256, (40, 120), dtype=np.uint8)
@@ -167,3 +168,28 @@ def test_stack_lines_edge_pads_to_the_widest():
     batch = stack_lines([a, b])
     assert batch.shape == (2, 1, 96, 24) and batch.dtype == np.float32
     assert (batch[0, 0, :, 16:] == 7).all() and (batch[1, 0] == b).all()
+
+
+def test_light_ink_on_a_dark_ground_is_inverted_at_variable_width_only():
+    gray = read_gray(HOOKER_TSV.parent / "lines" / "JDH_2_16_172_001__r2l2.jpg")
+    plain, negative = prepare_line(gray), prepare_line(255 - gray)
+    assert not plain.inverted and negative.inverted
+    # INTER_AREA commutes with the inversion up to rounding
+    diff = np.abs(plain.pixels.astype(int) - negative.pixels.astype(int))
+    assert diff.max() <= 1
+    # the reference contract reads what it is given
+    fixed = prepare_line(255 - gray, fixed_width=FIXED_WIDTH)
+    assert not fixed.inverted and fixed.pixels[:, :10].mean() < 128
+
+
+def test_dark_ink_lines_are_never_inverted():
+    """Every 8th real Hooker line (all splits), the GNHK sample, flat and noisy images."""
+    rows = HOOKER_TSV.read_text(encoding="utf-8").splitlines()[1::8]
+    paths = [HOOKER_TSV.parent / row.split("\t")[0] for row in rows] + [SAMPLE_LINE]
+    assert len(paths) > 800
+    flagged = [p.name for p in paths if prepare_line(read_gray(p)).inverted]
+    assert flagged == []
+    dim = (read_gray(paths[0]).astype(np.int32) * 2 // 5).astype(np.uint8)  # a dark photo
+    assert not light_on_dark(dim)
+    for flat in (np.zeros((40, 90), np.uint8), np.full((40, 90), 255, np.uint8), GRAY):
+        assert not light_on_dark(flat)
