@@ -32,7 +32,7 @@ from inkreader.trainconfig import (
     dump_config,
     load_config,
 )
-from inkreader.traindata import collate, load_source
+from inkreader.traindata import LineImages, collate, load_source
 
 from .conftest import HOOKER_TSV, ROOT
 
@@ -159,6 +159,20 @@ def test_val_limit_spreads_over_every_letter_of_the_val_split():
     assert min(gaps) >= 10  # every ~12th line, not the first six
     assert sub.labels == [val.labels[p] for p in positions]
     assert val.spread(1000) is val
+
+
+def test_lines_are_held_as_lossless_png_and_read_back_exactly():
+    val = load_source(DataSource(str(HOOKER_TSV), split="val", limit=12), Charset.gnhk(), 96,
+                      1600, False)
+    rng = np.random.default_rng(0)
+    raw = [rng.integers(0, 256, (96, w), dtype=np.uint8) for w in (7, 300, 1600)]
+    held = LineImages(raw)
+    assert [im.tobytes() for im in held] == [im.tobytes() for im in raw]
+    assert held.widths.tolist() == [7, 300, 1600]
+    assert [im.shape for im in held[1:]] == [(96, 300), (96, 1600)]
+    assert val.images.nbytes < sum(im.size for im in val.images)  # held smaller than raw
+    spread = val.spread(5)
+    assert len(spread.images) == 5 and spread.images[0].tobytes() == val.images[0].tobytes()
 
 
 def test_lr_schedule_warms_up_then_decays_to_floor():
