@@ -20,6 +20,10 @@ class AugmentConfig:
     vscale: tuple[float, float] = (0.8, 1.05)
     p_elastic: float = 0.4
     elastic_px: float = 2.5
+    # the warp's control grid: one point per ``elastic_cell`` columns (48: about two letters
+    # at height 96, bending words; 24: about one, reshaping letters) and ``elastic_rows`` rows
+    elastic_cell: int = 48
+    elastic_rows: int = 3
     p_stroke: float = 0.35
     p_blur: float = 0.25
     p_contrast: float = 0.6
@@ -36,6 +40,9 @@ class AugmentConfig:
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be a probability (0 to 1), got "
                                  f"{getattr(self, name)}")
+        if self.elastic_cell < 4 or self.elastic_rows < 2:
+            raise ValueError(f"elastic_cell must be 4 or more and elastic_rows 2 or more, got "
+                             f"{self.elastic_cell} and {self.elastic_rows}")
         if self.margin_px < 0:
             raise ValueError(f"margin_px must be 0 or more, got {self.margin_px}")
 
@@ -68,9 +75,10 @@ def _affine(img: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig, bg: i
                           borderMode=cv2.BORDER_CONSTANT, borderValue=bg)
 
 
-def _elastic(img: np.ndarray, rng: np.random.Generator, px: float, bg: int) -> np.ndarray:
+def _elastic(img: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig,
+             bg: int) -> np.ndarray:
     h, w = img.shape
-    gw, gh = max(2, w // 48), 3
+    gw, gh, px = max(2, w // cfg.elastic_cell), cfg.elastic_rows, cfg.elastic_px
     dx = cv2.resize(rng.normal(0, px, (gh, gw)).astype(np.float32), (w, h), cv2.INTER_CUBIC)
     dy = cv2.resize(rng.normal(0, px, (gh, gw)).astype(np.float32), (w, h), cv2.INTER_CUBIC)
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
@@ -87,7 +95,7 @@ def augment_line(img: np.ndarray, rng: np.random.Generator,
         img = cv2.copyMakeBorder(img, 0, 0, left, right, cv2.BORDER_CONSTANT, value=bg)
     out = _affine(img, rng, cfg, bg)
     if rng.random() < cfg.p_elastic:
-        out = _elastic(out, rng, cfg.elastic_px, bg)
+        out = _elastic(out, rng, cfg, bg)
     if rng.random() < cfg.p_stroke:
         k = np.ones((2, 2) if rng.random() < 0.7 else (3, 3), np.uint8)
         # ink is dark: erosion of the image thickens strokes, dilation thins them

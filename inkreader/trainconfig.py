@@ -107,6 +107,10 @@ class TrainConfig:
             del d["x_scale"]
         if d["augment"] == asdict(LEGACY):
             del d["augment"]
+        else:  # added later: runs saved before the elastic grid was a setting still resume
+            for key in ("elastic_cell", "elastic_rows"):
+                if d["augment"][key] == getattr(DEFAULT, key):
+                    del d["augment"][key]
         for source in (*d["train"], d["val"]):
             for key in ("holdout", "exclude"):  # added later: runs saved before still resume
                 if source[key] is None:

@@ -44,3 +44,22 @@ def test_margins_add_paper_left_and_right_only_when_asked():
 def test_a_probability_out_of_range_is_refused():
     with pytest.raises(ValueError, match="p_margin must be a probability"):
         AugmentConfig(p_margin=1.5)
+
+
+def test_a_finer_elastic_grid_bends_the_line_more_locally():
+    # a ramp image (grey = column) turns the warp's horizontal displacement into grey levels
+    ramp = np.tile(np.arange(8, 248, dtype=np.uint8), (96, 1))
+    only = AugmentConfig(stretch=(1.0, 1.0), shear=0.0, rotate=0.0, vscale=(1.0, 1.0),
+                         p_elastic=1.0, p_stroke=0.0, p_blur=0.0, p_contrast=0.0, p_noise=0.0,
+                         p_binarize=0.0, p_margin=0.0)
+
+    def bend(cfg: AugmentConfig) -> float:
+        """Mean change of the displacement from one column to the next (inner rows)."""
+        out = [augment_line(ramp, np.random.default_rng(s), cfg) for s in range(8)]
+        dx = [o[20:76, 20:220].astype(float) - ramp[20:76, 20:220] for o in out]
+        return float(np.mean([np.abs(np.diff(d, axis=1)).mean() for d in dx]))
+
+    coarse, fine = bend(only), bend(replace(only, elastic_cell=16, elastic_rows=5))
+    assert 0 < coarse and fine > 2 * coarse
+    with pytest.raises(ValueError, match="elastic_cell must be 4 or more"):
+        AugmentConfig(elastic_cell=2)
