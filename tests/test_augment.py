@@ -60,6 +60,6 @@ def test_a_finer_elastic_grid_bends_the_line_more_locally():
         return float(np.mean([np.abs(np.diff(d, axis=1)).mean() for d in dx]))
 
     coarse, fine = bend(only), bend(replace(only, elastic_cell=16, elastic_rows=5))
-    assert 0 < coarse and fine > 2 * coarse
+    assert coarse > 0 and fine > 2 * coarse
     with pytest.raises(ValueError, match="elastic_cell must be 4 or more"):
         AugmentConfig(elastic_cell=2)
