@@ -246,7 +246,9 @@ def test_runs_saved_before_the_margins_resume_with_the_old_settings(tmp_path, ti
     assert not {"tail_margin", "augment"} & set(old.experiment_key())
     new = tiny_config(*tiny_tsvs, tmp_path / "a").experiment_key()
     assert new["tail_margin"] == TAIL_MARGIN and new["augment"]["p_margin"] > 0
-    for path in sorted((ROOT / "configs").glob("stage[0-6]*.toml")):
+    for path in sorted((ROOT / "configs").glob("stage*.toml")):
+        if int(path.stem.removeprefix("stage").split("-")[0]) > 6:
+            continue
         cfg = load_config(path)  # the shipped lineage, exact
         assert (cfg.tail_margin, cfg.augment) == (0, LEGACY), path.name
 
