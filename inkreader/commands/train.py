@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ctypes
-import sys
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -41,24 +39,6 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads, max_minutes=args.max_minutes, max_steps=args.max_steps,
         precision=args.precision, dropout=args.dropout, val_limit=args.val_limit,
         checkpoint_minutes=args.checkpoint_minutes, keep_epochs=args.keep_epochs)
-    _fixed_mmap_threshold()
     best = fit(cfg)
     print(f"best model: {best}" if best.exists() else "no validation yet: no best model")
     return 0
-
-
-def _fixed_mmap_threshold(size: int = 256 * 1024) -> None:
-    """Serve every block of ``size`` bytes or more from its own mapping (glibc only).
-
-    glibc raises its mmap threshold to the largest block freed so far (up to 32 MiB), so after
-    the first wide batch the batch-sized tensors of the variable-width batches come from the
-    heap, whose freed holes it cannot return (the likely cause of a run's growth while it
-    trains; docs/training.md, Memory). A fixed threshold keeps those blocks out of the heap."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc (musl): its allocator has no such threshold
-        return
-    m_mmap_threshold = -3  # malloc.h
-    libc.mallopt(m_mmap_threshold, size)
