@@ -167,7 +167,7 @@ def ctc_align(logp: np.ndarray, classes: np.ndarray) -> np.ndarray:
     path = np.empty(len(logp), dtype=np.int64)
     for t in range(len(logp) - 1, -1, -1):
         path[t] = ext[state]
-        state -= back[t, state]
+        state -= int(back[t, state])  # a numpy int8 would overflow past state 127
     return path
 
 

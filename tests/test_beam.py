@@ -151,6 +151,19 @@ def test_ctc_align_and_spans():
     assert ctc_align(logits, np.array([], dtype=int)).tolist() == [0] * len(path)
 
 
+def test_ctc_align_long_label():
+    # a label of 100 characters has 201 CTC states: the backtrace must not overflow (it did
+    # with NumPy 2's int8 arithmetic once a state passed 127)
+    classes = np.array([1, 2, 3, 2] * 25)
+    path = np.zeros(2 * len(classes) + 1, dtype=int)
+    path[1::2] = classes
+    logits = np.full((len(path), 4), -3.0)
+    logits[np.arange(len(path)), path] = 3.0
+    aligned = ctc_align(logits, classes)
+    assert aligned.tolist() == path.tolist()
+    assert len(aligned_spans(aligned, len(classes))) == len(classes)
+
+
 def test_empty_input_and_bad_options():
     out = BeamDecoder(CS).decode(np.zeros((0, 4), np.float32))
     assert out.text == "" and out.spans.shape == (0, 2) and out.confidence == 0.0
