@@ -23,7 +23,7 @@ from inkreader.datasets import ctc_feasible, holdout, load_dataset
 from inkreader.errors import DatasetError
 from inkreader.model import load_checkpoint
 from inkreader.preprocess import TAIL_MARGIN
-from inkreader.train import fit, lr_factor
+from inkreader.train import fit, lr_factor, precision_warning
 from inkreader.trainconfig import (
     ConfigError,
     DataSource,
@@ -180,6 +180,17 @@ def test_lr_schedule_warms_up_then_decays_to_floor():
     assert lr_factor(9, 100, 10, 0.1) == pytest.approx(1.0)
     assert lr_factor(100, 100, 10, 0.1) == pytest.approx(0.1)
     assert lr_factor(30, 100, 10, 0.1) > lr_factor(60, 100, 10, 0.1)
+
+
+def test_bf16_on_a_cpu_that_only_emulates_it_is_warned_about(tmp_path, tiny_tsvs, caplog,
+                                                            monkeypatch):
+    assert precision_warning("fp32", native=False) is None
+    assert precision_warning("bf16", native=True) is None
+    assert "--precision fp32" in precision_warning("bf16", native=False)
+    monkeypatch.setattr("inkreader.train.native_bf16", lambda: False)
+    cfg = tiny_config(*tiny_tsvs, tmp_path / "run", precision="bf16", max_steps=1)
+    fit(cfg)
+    assert any("without native bf16" in r.getMessage() for r in caplog.records)
 
 
 def test_loss_goes_down_and_best_model_reads_an_image(tmp_path, tiny_tsvs):
