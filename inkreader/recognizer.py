@@ -66,6 +66,11 @@ AUTO_PRECISION = "auto"
 EXPLICIT_PRECISION = "f32"  # an explicitly chosen backend keeps exact f32 unless asked
 DEFAULT_BATCH = 16
 MAX_LINE_WIDTH = 32_000  # px at height 96 (16x the reference's 2000): longer is not one line
+# Test-time augmentation (``tta``): every batch is read three times, as it is and shifted up and
+# down by 3 rows (at height 96, the edge rows repeated), and the frame-wise log-posteriors are
+# averaged before decoding; the width is unchanged, so the frames line up. About 3x the model
+# time; docs/decoding.md has what it gains on the Hooker val split.
+TTA_SHIFTS = (0, -3, 3)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif",
                   ".pbm", ".pgm", ".ppm", ".jp2")
 
@@ -131,7 +136,7 @@ class Recognizer:
     def __init__(self, backend: Backend, charset: Charset, *, height: int,
                  fixed_width: int | None, batch_size: int = DEFAULT_BATCH,
                  designated: Designated | None = None, decoder: Decoder | None = None,
-                 x_scale: float = 1.0):
+                 x_scale: float = 1.0, tta: bool = False):
         if backend.num_classes is not None and backend.num_classes != charset.num_classes:
             raise CharsetError(f"the charset has {len(charset)} symbols ({charset.num_classes} "
                                f"classes with the blank) but {backend.source} outputs "
@@ -144,6 +149,7 @@ class Recognizer:
         self.x_scale = 1.0 if fixed_width is not None else x_scale
         self.batch_size = backend.static_batch or max(1, batch_size)
         self.decoder = decoder or GreedyDecoder(charset, designated)
+        self.tta = tta
         self.stats = ReadStats()
         self._lock = threading.Lock()
         # At most ``streams`` requests in flight; the extra worker prepares the next batch.
@@ -154,7 +160,8 @@ class Recognizer:
              fixed_width: bool = False, charlist: str | Path | None = None,
              batch_size: int = DEFAULT_BATCH, threads: int | None = None,
              designated: Designated | None = None, streams: int | None = None,
-             precision: str | None = None, decoder: Decoder | None = None) -> Recognizer:
+             precision: str | None = None, decoder: Decoder | None = None,
+             tta: bool = False) -> Recognizer:
         """Load a .pt checkpoint (None: the packaged default), an .onnx or an OpenVINO .xml.
 
         ``backend`` "auto" is ONNX Runtime for an .onnx, else OpenVINO (``AUTO_BACKEND``, measured
@@ -166,7 +173,9 @@ class Recognizer:
         a static batch of 1 line by line; ``fixed_width`` pads every line to the reference's
         width (2000 or the checkpoint's). ``charlist`` overrides the charset (for .onnx/.xml
         without an embedded one the GNHK charset is the default); it must fit the class count.
-        ``decoder`` replaces greedy decoding (``designated`` then belongs to it).
+        ``decoder`` replaces greedy decoding (``designated`` then belongs to it). ``tta`` reads
+        every line shifted up and down as well and decodes the mean log-posteriors
+        (``TTA_SHIFTS``).
         """
         path = resolve_model_path(model)
         if not path.is_file():
@@ -196,7 +205,7 @@ class Recognizer:
             x_scale = config.get("x_scale", 1.0)
         log.debug("model %s on %s (%d threads, %d streams)", path, backend, threads, streams)
         return cls(engine, charset, height=height, fixed_width=width, batch_size=batch_size,
-                   designated=designated, decoder=decoder, x_scale=x_scale)
+                   designated=designated, decoder=decoder, x_scale=x_scale, tta=tta)
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -253,7 +262,7 @@ class Recognizer:
             batch = np.concatenate([batch, fill])
         with self._gate:
             t0 = time.perf_counter()
-            logits = self.backend.run(batch)  # (T, B, C)
+            logits = self._infer(batch)  # (T, B, C)
             seconds = time.perf_counter() - t0
         with self._lock:
             self.stats.requests += 1
@@ -274,6 +283,14 @@ class Recognizer:
         with self._lock:
             self.stats.batches.append((len(good), batch.shape[3], time.perf_counter() - start))
         return out
+
+    def _infer(self, batch: np.ndarray) -> np.ndarray:
+        """(B, 1, H, W) -> (T, B, C) logits; with ``tta`` the mean log-posteriors of the
+        shifted copies (``TTA_SHIFTS``)."""
+        if not self.tta:
+            return self.backend.run(batch)
+        runs = [log_softmax(self.backend.run(shift_rows(batch, dy))) for dy in TTA_SHIFTS]
+        return np.mean(runs, axis=0)
 
     def _prepare(self, item: _Item) -> Line:
         gray = item.load()
@@ -334,6 +351,23 @@ def _checkpoint_engine(path: Path, backend: str, device: str, threads: int, aske
                                 asked if backend == "torch" else threads, streams, precision,
                                 charset=own, cache=cache)
     return engine, charset, asdict(net.config)
+
+
+def shift_rows(batch: np.ndarray, dy: int) -> np.ndarray:
+    """(B, 1, H, W) lines moved down by ``dy`` rows (up when negative), the edge row repeated
+    into the rows left empty."""
+    if dy == 0:
+        return batch
+    h = batch.shape[2]
+    rows = np.clip(np.arange(h) - dy, 0, h - 1)
+    return np.ascontiguousarray(batch[:, :, rows])
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Log-posteriors over the last axis (float32)."""
+    x = logits.astype(np.float32, copy=False)
+    top = x.max(axis=-1, keepdims=True)
+    return x - top - np.log(np.exp(x - top).sum(axis=-1, keepdims=True))
 
 
 def plan_batches(widths: Sequence[int], batch_size: int, max_columns: int) -> list[list[int]]:

@@ -13,14 +13,17 @@ from inkreader.decode import DecodedLine
 from inkreader.errors import CharsetError, ModelError
 from inkreader.export import export_onnx, export_openvino
 from inkreader.model import ModelConfig, save_checkpoint
-from inkreader.preprocess import Line, pad_width
+from inkreader.preprocess import Line, pad_width, prepare_line, stack_lines
 from inkreader.recognizer import (
     MAX_LINE_WIDTH,
+    TTA_SHIFTS,
     LineResult,
     Recognizer,
     _result,
     expand_inputs,
+    log_softmax,
     plan_batches,
+    shift_rows,
 )
 
 from .conftest import SAMPLE_LINE, SHARED
@@ -242,3 +245,40 @@ def test_static_batch_of_two_is_filled(tmp_path):
     assert (rec.batch_size, rec.fixed_width) == (2, 400)
     lines = [np.full((96, w), 200, np.uint8) for w in (100, 150, 300)]
     assert all(r.ok for r in rec.read_arrays(lines)) and rec.stats.requests == 2
+
+
+def test_shift_rows_repeats_the_edge_rows():
+    batch = np.arange(2 * 1 * 5 * 3, dtype=np.float32).reshape(2, 1, 5, 3)
+    down = shift_rows(batch, 2)
+    assert (down[:, :, 2:] == batch[:, :, :3]).all()
+    assert (down[:, :, :2] == batch[:, :, :1]).all()
+    up = shift_rows(batch, -1)
+    assert (up[:, :, :4] == batch[:, :, 1:]).all() and (up[:, :, 4] == batch[:, :, 4]).all()
+    assert shift_rows(batch, 0) is batch
+
+
+def test_tta_decodes_the_mean_log_posteriors_of_the_shifted_lines(checkpoint):
+    lines = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in HOOKER[:3]]
+    seen = []
+
+    class Keep:  # a decoder that keeps what it is given
+        def __init__(self, inner):
+            self.inner = inner
+
+        def decode(self, logits):
+            seen.append(np.array(logits))
+            return self.inner.decode(logits)
+
+    plain = Recognizer.load(checkpoint, backend="torch")
+    plain.decoder = Keep(plain.decoder)
+    plain.read_arrays(lines[:1])
+    rec = Recognizer.load(checkpoint, backend="torch", tta=True)
+    rec.decoder = Keep(rec.decoder)
+    (r,) = rec.read_arrays(lines[:1])
+    assert r.ok and rec.stats.requests == 1
+    line = prepare_line(lines[0], x_scale=rec.x_scale)
+    batch = stack_lines([line.pixels])
+    want = np.mean([log_softmax(rec.backend.run(shift_rows(batch, dy))) for dy in TTA_SHIFTS],
+                   axis=0)[: len(seen[1]), 0]
+    np.testing.assert_allclose(seen[1], want, atol=1e-5)
+    assert not np.allclose(seen[0], seen[1])  # the shifted copies changed what was decoded

@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
         tqdm.write(f"inkreader evaluate: error: {message}", file=sys.stderr)
 
     samples, file_errors = load_lines(args.dataset, args.split, on_error)
-    recognizer = Recognizer.load(args.model, backend=args.backend, fixed_width=args.fixed_width)
+    recognizer = Recognizer.load(args.model, backend=args.backend, fixed_width=args.fixed_width,
+                                 tta=args.tta)
     if wants_beam(args):
         recognizer.decoder = beam_decoder(args, recognizer.charset)
     result = evaluate(samples, recognizer, fixed_width=args.fixed_width, on_error=on_error)

@@ -73,7 +73,7 @@ def run(args) -> int:
         raise InkreaderError(f"--min-confidence must be in [0, 1], got {args.min_confidence}")
     rec = Recognizer.load(args.model, backend=args.backend, device=args.device,
                           fixed_width=args.fixed_width, charlist=args.charlist,
-                          batch_size=args.batch_size, designated=designated)
+                          batch_size=args.batch_size, designated=designated, tta=args.tta)
     if wants_beam(args):
         rec.decoder = beam_decoder(args, rec.charset, designated)
     entries = expand_inputs(args.inputs)
