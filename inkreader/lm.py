@@ -21,6 +21,7 @@ from __future__ import annotations
 import gzip
 import logging
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from functools import lru_cache
@@ -354,10 +355,18 @@ class Lexicon:
     @classmethod
     def load(cls, path: str | Path) -> Lexicon:
         """One word a line (anything after a tab or space is ignored, so word-count files
-        work as they are)."""
+        work as they are); a ``.gz`` file is read compressed. ``"default"`` is the shipped
+        English list."""
+        path = resolve_lexicon_path(path)
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            if path.suffix == ".gz":
+                with gzip.open(path, "rt", encoding="utf-8") as f:
+                    text = f.read()
+            else:
+                text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise LMError(f"{path}: lexicon file not found") from None
+        except (OSError, UnicodeDecodeError, EOFError) as exc:
             raise LMError(f"{path}: cannot read the lexicon ({exc})") from None
         words = [ln.split()[0] for ln in text.splitlines() if ln.strip()]
         if not words:
@@ -370,6 +379,41 @@ class Lexicon:
     def is_prefix(self, word: str) -> bool:
         return word in self.prefixes
 
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def save(self, path: str | Path) -> None:
+        """Sorted, one word a line; ``.gz`` compresses (byte-identical for the same words)."""
+        text = "".join(w + "\n" for w in sorted(self.words)).encode("utf-8")
+        path = Path(path)
+        with open(path, "wb") as raw:
+            if path.suffix == ".gz":
+                with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as f:
+                    f.write(text)
+            else:
+                raw.write(text)
+
+
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
+
+
+def text_words(lines: Iterable[str]) -> Counter:
+    """Lower-cased words of running text as the beam search delimits them (runs of letters,
+    with apostrophes inside), counted."""
+    return Counter(w.lower() for line in lines for w in _WORD.findall(line))
+
+
+def frequent_english_words(n: int) -> list[str]:
+    """The ``n`` most frequent English words of the wordfreq package that the beam search can
+    write as one word (letters and apostrophes only)."""
+    try:
+        import wordfreq
+    except ImportError:
+        raise LMError("the English word list needs wordfreq: pip install 'inkreader[synth]'") \
+            from None
+    return [w for w in wordfreq.top_n_list("en", n)
+            if w.isascii() and all(is_word_char(c) for c in w)]
+
 
 def default_lm_path() -> Path:
     """The character model shipped in the package (``inkreader/models/``)."""
@@ -379,6 +423,16 @@ def default_lm_path() -> Path:
 
 
 DEFAULT_LM_NAME = "english-char-6gram.arpa.gz"
+DEFAULT_LEXICON_NAME = "english-words.txt.gz"
+
+
+def resolve_lexicon_path(spec: str | Path) -> Path:
+    """``"default"`` -> the shipped word list; anything else is a path."""
+    from importlib.resources import files
+
+    if str(spec) == "default":
+        return Path(str(files("inkreader") / "models" / DEFAULT_LEXICON_NAME))
+    return Path(spec)
 
 
 def resolve_lm_path(spec: str | Path) -> Path:

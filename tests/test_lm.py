@@ -19,8 +19,10 @@ from inkreader.lm import (
     build_lm,
     clean_lines,
     count_ngrams,
+    frequent_english_words,
     load_text,
     resolve_lm_path,
+    text_words,
 )
 
 from .conftest import HOOKER_TSV, SHARED
@@ -143,3 +145,34 @@ def test_shipped_model_loads_and_prefers_english():
     assert lm.order == 6
     assert lm.text_logprob("I was sorry to miss you") > lm.text_logprob("I wos sorrv tu miss yau")
     assert lm.begin() == BOS
+
+
+def test_lexicon_command_and_gzip_round_trip(tmp_path, capsys):
+    text = tmp_path / "t.txt"
+    text.write_text("Dear Mr Dyer, don't go\nthe the cat's 1900 hat-stand\n", encoding="utf-8")
+    assert text_words(text.read_text().splitlines()) == {
+        "dear": 1, "mr": 1, "dyer": 1, "don't": 1, "go": 1, "the": 2, "cat's": 1, "hat": 1,
+        "stand": 1}
+    out = tmp_path / "words.txt.gz"
+    assert main(["lm", "lexicon", str(text), "--min-count", "2", "--out", str(out)]) == 0
+    assert Lexicon.load(out).words == {"the"}
+    assert main(["lm", "lexicon", str(text), "--out", str(out)]) == 2  # never overwrites
+    assert "already exists" in capsys.readouterr().err
+    assert main(["lm", "lexicon", "--out", str(tmp_path / "none.txt")]) == 2
+    assert "needs TEXT" in capsys.readouterr().err
+    with pytest.raises(LMError, match="lexicon file not found"):
+        Lexicon.load(tmp_path / "missing.txt.gz")
+    (tmp_path / "bad.txt.gz").write_bytes(b"not gzip")
+    with pytest.raises(LMError, match="cannot read the lexicon"):
+        Lexicon.load(tmp_path / "bad.txt.gz")
+
+
+def test_shipped_lexicon_is_built_from_train_text_and_common_words_only():
+    lex = Lexicon.load("default")
+    assert {"dear", "kew", "the", "because"} <= lex.words
+    sources = (set(text_words(load_text(str(HOOKER_TSV), "train")))
+               | set(text_words(load_text(str(SHARED / "data" / "gnhk" / "train_words.csv"))))
+               | set(frequent_english_words(50_000)))
+    assert lex.words <= sources  # never a word seen only in the val or test text
+    test = text_words(load_text(str(HOOKER_TSV), "test"))
+    assert len(set(test) - sources) > 50

@@ -20,7 +20,8 @@ def add_decoding_arguments(p):
     g.add_argument("--lm-bonus", type=float, default=DEFAULT_BONUS, metavar="B",
                    help=f"score added per character read with an LM (default {DEFAULT_BONUS})")
     g.add_argument("--lexicon", metavar="FILE", help="word list, one a line: words outside it "
-                   "cost the beam a penalty (case-insensitive)")
+                   "cost the beam a penalty (case-insensitive); 'default' is the packaged "
+                   "English one")
     g.add_argument("--tta", action="store_true",
                    help="test-time augmentation: read each line also shifted 3 px up and down "
                    "and decode the mean posteriors (about 3x the model time)")

@@ -33,6 +33,21 @@ def add_arguments(p) -> None:
     b.add_argument("--eval", metavar="TEXT", help="held-out text (same forms as TEXT; a .tsv "
                    "reads its val split) to report the per-character perplexity on")
     b.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    x = sub.add_parser("lexicon", help="build a word list for --lexicon",
+                       description="Build a word list for the beam search's --lexicon: the words "
+                       "of TEXT (lower-cased runs of letters and apostrophes) seen at least "
+                       "--min-count times, plus the --top-words most frequent English words "
+                       "of the wordfreq package.")
+    x.add_argument("texts", nargs="*", metavar="TEXT",
+                   help="text files (.txt, GNHK .csv, line .tsv) as for 'lm build'")
+    x.add_argument("--top-words", type=int, default=0, metavar="N",
+                   help="add wordfreq's N most frequent English words (default 0)")
+    x.add_argument("--min-count", type=int, default=1,
+                   help="keep a word of TEXT seen at least this often (default 1)")
+    x.add_argument("--split", default="train",
+                   help="the split of .tsv line files to use (default train)")
+    x.add_argument("--out", required=True, help="output word list (.txt or .txt.gz)")
+    x.add_argument("--force", action="store_true", help="overwrite --out if it exists")
 
 
 def run(args) -> int:
@@ -42,6 +57,8 @@ def run(args) -> int:
     out = Path(args.out)
     if out.exists() and not args.force:
         raise LMError(f"{out}: already exists (use --force to overwrite)")
+    if args.action == "lexicon":
+        return build_lexicon(args, out)
     if args.split in ("val", "test"):
         print(f"inkreader lm: warning: building from the {args.split} split: do not evaluate "
               "with this model on that split", file=sys.stderr)
@@ -64,4 +81,30 @@ def run(args) -> int:
         chars = sum(len(t) + 1 for t in held)  # + the end of each line
         print(f"perplexity on {args.eval}: {math.exp(-total / max(1, chars)):.3f} per "
               f"character ({len(held)} lines)")
+    return 0
+
+
+def build_lexicon(args, out: Path) -> int:
+    from ..lm import Lexicon, LMError, frequent_english_words, load_text, text_words
+
+    if not args.texts and args.top_words <= 0:
+        raise LMError("a lexicon needs TEXT files, --top-words N, or both")
+    if args.split in ("val", "test"):
+        print(f"inkreader lm: warning: building from the {args.split} split: do not evaluate "
+              "with this lexicon on that split", file=sys.stderr)
+    words: set[str] = set()
+    for spec in args.texts:
+        counts = text_words(load_text(spec, args.split))
+        kept = {w for w, n in counts.items() if n >= args.min_count}
+        print(f"{spec}: {len(kept)} words", file=sys.stderr)
+        words |= kept
+    if args.top_words > 0:
+        common = frequent_english_words(args.top_words)
+        print(f"wordfreq: {len(common)} of its {args.top_words} most frequent English words",
+              file=sys.stderr)
+        words |= set(common)
+    lexicon = Lexicon(words)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lexicon.save(out)
+    print(f"wrote {out}: {len(lexicon)} words, {out.stat().st_size / 1e3:.0f} kB")
     return 0
