@@ -1,9 +1,13 @@
-"""Greedy vs beam vs beam + character LM on the Hooker test split: CER, WER, time per line.
+"""Greedy vs beam vs beam + character LM (+ lexicon, + test-time augmentation) on the Hooker
+test split: CER, WER, time per line.
 
 The model runs once per line (through the Recognizer, one line at a time, so every decoder
 sees exactly the logits ``inkreader read`` would); the decoders then run on those logits and
-only their own time is counted. The LM weight and per-character bonus are tuned on the val
-split ONLY (``--tune``: a small grid, best val CER), then every decoder is measured on test.
+only their own time is counted. The LM weight and per-character bonus (and, with
+``--lexicon``, the penalty of a word outside it) are tuned on the val split ONLY (``--tune``:
+a small grid, best val CER), then every decoder is measured on test. ``--tta`` also reads
+every line as ``--tta`` does (shifted up and down, mean log-posteriors) and measures greedy and
+the tuned beam on those.
 Run from the repository root on a free core:
 
     .venv/bin/python bench/decoding.py --tune --write-doc docs/decoding.md
@@ -27,6 +31,7 @@ from inkreader.decode import (
     DEFAULT_BEAM_WIDTH,
     DEFAULT_BONUS,
     DEFAULT_LM_WEIGHT,
+    DEFAULT_OOV_PENALTY,
     BeamDecoder,
     GreedyDecoder,
 )
@@ -37,6 +42,7 @@ from inkreader.recognizer import Recognizer
 HOOKER = Path("../shared/data/hooker/lines.tsv")
 WEIGHTS = (0.2, 0.35, 0.5, 0.75, 1.0)
 BONUSES = (0.0, 1.0, 2.0)
+PENALTIES = (1.5, 3.0, 5.0, 8.0)
 
 
 class _Capture:
@@ -104,6 +110,21 @@ def tune(charset, lm, width: int, logits: list, labels: list[str]) -> tuple[floa
     return best[1], best[2]
 
 
+def tune_penalty(charset, lm, width: int, weight: float, bonus: float, lexicon,
+                 logits: list, labels: list[str]) -> float:
+    """The lexicon penalty of ``PENALTIES`` with the lowest val CER (then WER)."""
+    best = None
+    print("| lexicon penalty | val CER % | val WER % |\n|---|---|---|")
+    for pen in PENALTIES:
+        rates, _ = measure(BeamDecoder(charset, width, lm=lm, lm_weight=weight, bonus=bonus,
+                                       lexicon=lexicon, oov_penalty=pen), logits, labels)
+        print(f"| {pen} | {100 * rates.cer:.2f} | {100 * rates.wer:.2f} |", flush=True)
+        key = (rates.cer, rates.wer)
+        if best is None or key < best[0]:
+            best = (key, pen)
+    return best[1]
+
+
 def table(rows: list[tuple[str, ErrorRates, float]], infer: float) -> str:
     lines = ["| decoder | CER % | WER % | decoding ms / line |", "|---|---|---|---|"]
     for name, rates, seconds in rows:
@@ -146,37 +167,55 @@ def main() -> None:
     ap.add_argument("--model", help="default: the packaged model")
     ap.add_argument("--backend", default="onnx")
     ap.add_argument("--lm", default="default")
-    ap.add_argument("--lexicon", help="also measure beam + LM + this word list")
+    ap.add_argument("--lexicon", help="also measure beam + LM + this word list ('default': the "
+                    "packaged one)")
     ap.add_argument("--width", type=int, default=DEFAULT_BEAM_WIDTH)
-    ap.add_argument("--tune", action="store_true", help="tune LM weight and bonus on val")
+    ap.add_argument("--tune", action="store_true",
+                    help="tune LM weight and bonus (and the lexicon penalty) on val")
     ap.add_argument("--lm-weight", type=float, default=DEFAULT_LM_WEIGHT)
     ap.add_argument("--bonus", type=float, default=DEFAULT_BONUS)
+    ap.add_argument("--penalty", type=float, default=DEFAULT_OOV_PENALTY)
+    ap.add_argument("--tta", action="store_true", help="also measure reading with --tta")
     ap.add_argument("--lines", type=int, help="only the first N lines of each split (smoke)")
     ap.add_argument("--write-doc", type=Path, help="put the table into this markdown file")
     args = ap.parse_args()
 
     rec = Recognizer.load(args.model, backend=args.backend, threads=1)
     lm = CharLM.load(resolve_lm_path(args.lm))
-    weight, bonus = args.lm_weight, args.bonus
+    lexicon = Lexicon.load(args.lexicon) if args.lexicon else None
+    weight, bonus, penalty = args.lm_weight, args.bonus, args.penalty
     if args.tune:
         val = split_lines(args.data, "val", args.lines)
         val_logits, _ = collect_logits(rec, val)
-        weight, bonus = tune(rec.charset, lm, args.width, val_logits, [t for _, t in val])
+        val_labels = [t for _, t in val]
+        weight, bonus = tune(rec.charset, lm, args.width, val_logits, val_labels)
         print(f"\ntuned on {len(val)} val lines: LM weight {weight}, bonus {bonus}\n")
+        if lexicon is not None:
+            penalty = tune_penalty(rec.charset, lm, args.width, weight, bonus, lexicon,
+                                   val_logits, val_labels)
+            print(f"\ntuned on {len(val)} val lines: lexicon penalty {penalty}\n")
     test = split_lines(args.data, "test", args.lines)
     logits, infer = collect_logits(rec, test)
     labels = [t for _, t in test]
+    lm_name = f"beam {args.width} + char {lm.order}-gram LM (weight {weight}, bonus {bonus})"
+    beams = [(lm_name, BeamDecoder(rec.charset, args.width, lm=lm, lm_weight=weight,
+                                   bonus=bonus))]
+    if lexicon is not None:
+        beams.append((f"beam {args.width} + LM + lexicon (penalty {penalty})",
+                      BeamDecoder(rec.charset, args.width, lm=lm, lm_weight=weight,
+                                  bonus=bonus, lexicon=lexicon, oov_penalty=penalty)))
     decoders = [("greedy", GreedyDecoder(rec.charset)),
-                (f"beam {args.width}", BeamDecoder(rec.charset, args.width)),
-                (f"beam {args.width} + char {lm.order}-gram LM (weight {weight}, bonus {bonus})",
-                 BeamDecoder(rec.charset, args.width, lm=lm, lm_weight=weight, bonus=bonus))]
-    if args.lexicon:
-        decoders.append((f"beam {args.width} + LM + lexicon",
-                         BeamDecoder(rec.charset, args.width, lm=lm, lm_weight=weight,
-                                     bonus=bonus, lexicon=Lexicon.load(args.lexicon))))
+                (f"beam {args.width}", BeamDecoder(rec.charset, args.width)), *beams]
     rows = [(name, *measure(d, logits, labels)) for name, d in decoders]
+    if args.tta:
+        tta_rec = Recognizer.load(args.model, backend=args.backend, threads=1, tta=True)
+        tta_logits, tta_infer = collect_logits(tta_rec, test)
+        rows += [(f"--tta, {name}", *measure(d, tta_logits, labels))
+                 for name, d in [("greedy", GreedyDecoder(rec.charset)), *beams]]
     command = "python bench/decoding.py " + " ".join(sys.argv[1:])
-    text = (f"{table(rows, infer)}\n\n{len(test)} Hooker test lines, model "
+    text = (f"{table(rows, infer)}"
+            + (f" With --tta: {1000 * tta_infer:.1f} ms per line." if args.tta else "")
+            + f"\n\n{len(test)} Hooker test lines, model "
             f"{args.model or 'default'} ({args.backend}, 1 thread), "
             f"{machine()}, "
             f"{datetime.date.today()}; command: `{command}`")

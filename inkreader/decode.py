@@ -232,6 +232,9 @@ DEFAULT_BEAM_WIDTH = 16
 # Tuned on the Hooker val split with the shipped model (bench/decoding.py --tune, docs/decoding.md).
 DEFAULT_LM_WEIGHT = 0.75
 DEFAULT_BONUS = 2.0
+# cost of a word outside the lexicon (natural-log units, once per word); bench/decoding.py
+# --tune chooses it on val with the shipped lexicon
+DEFAULT_OOV_PENALTY = 3.0
 
 
 def _lse(a: float, b: float) -> float:
@@ -286,7 +289,7 @@ class BeamDecoder:
     """
 
     def __init__(self, charset: Charset, width: int = 16, lm=None, lm_weight: float = 0.5,
-                 bonus: float = 0.0, lexicon=None, oov_penalty: float = 3.0,
+                 bonus: float = 0.0, lexicon=None, oov_penalty: float = DEFAULT_OOV_PENALTY,
                  designated: Designated | None = None, confidence: str = LINE_CONFIDENCE,
                  min_prob: float = 1e-3, candidates: int = 8):
         if width < 1:

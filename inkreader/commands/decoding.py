@@ -3,7 +3,7 @@ greedy by default (the reference), CTC prefix beam search with a character LM an
 
 from __future__ import annotations
 
-from ..decode import DEFAULT_BEAM_WIDTH, DEFAULT_BONUS, DEFAULT_LM_WEIGHT
+from ..decode import DEFAULT_BEAM_WIDTH, DEFAULT_BONUS, DEFAULT_LM_WEIGHT, DEFAULT_OOV_PENALTY
 from ..errors import InkreaderError
 
 
@@ -22,6 +22,8 @@ def add_decoding_arguments(p):
     g.add_argument("--lexicon", metavar="FILE", help="word list, one a line: words outside it "
                    "cost the beam a penalty (case-insensitive); 'default' is the packaged "
                    "English one")
+    g.add_argument("--lexicon-penalty", type=float, default=DEFAULT_OOV_PENALTY, metavar="P",
+                   help=f"cost of a word outside the lexicon (default {DEFAULT_OOV_PENALTY})")
     g.add_argument("--tta", action="store_true",
                    help="test-time augmentation: read each line also shifted 3 px up and down "
                    "and decode the mean posteriors (about 3x the model time)")
@@ -44,4 +46,5 @@ def beam_decoder(args, charset, designated=None):
     lexicon = Lexicon.load(args.lexicon) if args.lexicon else None
     return BeamDecoder(charset, width, lm=lm, lm_weight=args.lm_weight if lm else 0.0,
                        bonus=args.lm_bonus if lm else 0.0, lexicon=lexicon,
+                       oov_penalty=args.lexicon_penalty,
                        designated=designated)
