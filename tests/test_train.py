@@ -188,8 +188,10 @@ def test_bf16_on_a_cpu_that_only_emulates_it_is_warned_about(tmp_path, tiny_tsvs
     assert precision_warning("bf16", native=True) is None
     assert "--precision fp32" in precision_warning("bf16", native=False)
     monkeypatch.setattr("inkreader.train.native_bf16", lambda: False)
-    cfg = tiny_config(*tiny_tsvs, tmp_path / "run", precision="bf16", max_steps=1)
-    fit(cfg)
+    # the warning comes before any work: a run that then fails on its data still gave it
+    cfg = tiny_config(tmp_path / "missing.tsv", tiny_tsvs[1], tmp_path / "run", precision="bf16")
+    with pytest.raises(DatasetError, match="missing.tsv"):
+        fit(cfg)
     assert any("without native bf16" in r.getMessage() for r in caplog.records)
 
 
