@@ -35,7 +35,8 @@ from inkreader.decode import (
     BeamDecoder,
     GreedyDecoder,
 )
-from inkreader.lm import CharLM, Lexicon, resolve_lm_path
+from inkreader.lexicon import Lexicon
+from inkreader.lm import CharLM, resolve_lm_path
 from inkreader.metrics import ErrorRates
 from inkreader.recognizer import Recognizer
 

@@ -21,8 +21,7 @@ from inkreader.decode import GreedyDecoder
 from inkreader.metrics import ErrorRates
 from inkreader.model import load_checkpoint
 from inkreader.paths import resolve_model_path
-from inkreader.preprocess import prepare_line, read_gray, stack_lines
-from inkreader.recognizer import shift_rows
+from inkreader.preprocess import prepare_line, read_gray, shift_rows, stack_lines
 
 HOOKER = Path("../shared/data/hooker/lines.tsv")
 

@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from .charset import BLANK, Charset
-from .lm import is_word_char
+from .lexicon import is_word_char
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,13 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     np.exp(z, out=z)
     z /= z.sum(axis=1, keepdims=True)
     return z
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Log-posteriors over the last axis (float32)."""
+    x = logits.astype(np.float32, copy=False)
+    top = x.max(axis=-1, keepdims=True)
+    return x - top - np.log(np.exp(x - top).sum(axis=-1, keepdims=True))
 
 
 def frame_runs(path: np.ndarray, frames: np.ndarray) -> np.ndarray:

@@ -197,6 +197,16 @@ def stack_lines(lines: list[np.ndarray], width: int | None = None) -> np.ndarray
     return batch
 
 
+def shift_rows(batch: np.ndarray, dy: int) -> np.ndarray:
+    """(B, 1, H, W) lines moved down by ``dy`` rows (up when negative), the edge row repeated
+    into the rows left empty."""
+    if dy == 0:
+        return batch
+    h = batch.shape[2]
+    rows = np.clip(np.arange(h) - dy, 0, h - 1)
+    return np.ascontiguousarray(batch[:, :, rows])
+
+
 # --- GNHK page binarisation (reference preprocess_gnhk.py, see SPEC.md) -----------------------
 # Every call and dtype below is the one of the reference's ``binarize()`` (open_model_zoo,
 # models/intel/handwritten-english-recognition-0001/preprocess_gnhk.py), so a page comes out

@@ -36,7 +36,7 @@ from .backends import (
     touch_cached,
 )
 from .charset import Charset
-from .decode import DecodedLine, Decoder, Designated, GreedyDecoder
+from .decode import DecodedLine, Decoder, Designated, GreedyDecoder, log_softmax
 from .errors import CharsetError, ImageError, ModelError
 from .paths import resolve_model_path
 from .preprocess import (
@@ -47,6 +47,7 @@ from .preprocess import (
     prepare_line,
     read_gray,
     resized_width,
+    shift_rows,
     stack_lines,
 )
 
@@ -351,23 +352,6 @@ def _checkpoint_engine(path: Path, backend: str, device: str, threads: int, aske
                                 asked if backend == "torch" else threads, streams, precision,
                                 charset=own, cache=cache)
     return engine, charset, asdict(net.config)
-
-
-def shift_rows(batch: np.ndarray, dy: int) -> np.ndarray:
-    """(B, 1, H, W) lines moved down by ``dy`` rows (up when negative), the edge row repeated
-    into the rows left empty."""
-    if dy == 0:
-        return batch
-    h = batch.shape[2]
-    rows = np.clip(np.arange(h) - dy, 0, h - 1)
-    return np.ascontiguousarray(batch[:, :, rows])
-
-
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    """Log-posteriors over the last axis (float32)."""
-    x = logits.astype(np.float32, copy=False)
-    top = x.max(axis=-1, keepdims=True)
-    return x - top - np.log(np.exp(x - top).sum(axis=-1, keepdims=True))
 
 
 def plan_batches(widths: Sequence[int], batch_size: int, max_columns: int) -> list[list[int]]:

@@ -23,7 +23,8 @@ from inkreader.decode import (
     greedy_decode,
     softmax,
 )
-from inkreader.lm import Lexicon, build_lm
+from inkreader.lexicon import Lexicon
+from inkreader.lm import build_lm
 
 from .conftest import SAMPLE_LINE
 

@@ -9,20 +9,18 @@ import pytest
 
 from inkreader.charset import Charset
 from inkreader.cli import main
+from inkreader.lexicon import Lexicon, frequent_english_words, text_words
 from inkreader.lm import (
     BOS,
     EOS,
     UNK,
     CharLM,
-    Lexicon,
     LMError,
     build_lm,
     clean_lines,
     count_ngrams,
-    frequent_english_words,
     load_text,
     resolve_lm_path,
-    text_words,
 )
 
 from .conftest import HOOKER_TSV, SHARED

@@ -9,11 +9,11 @@ import pytest
 from PIL import Image
 
 from inkreader.charset import Charset
-from inkreader.decode import DecodedLine
+from inkreader.decode import DecodedLine, log_softmax
 from inkreader.errors import CharsetError, ModelError
 from inkreader.export import export_onnx, export_openvino
 from inkreader.model import ModelConfig, save_checkpoint
-from inkreader.preprocess import Line, pad_width, prepare_line, stack_lines
+from inkreader.preprocess import Line, pad_width, prepare_line, shift_rows, stack_lines
 from inkreader.recognizer import (
     MAX_LINE_WIDTH,
     TTA_SHIFTS,
@@ -21,9 +21,7 @@ from inkreader.recognizer import (
     Recognizer,
     _result,
     expand_inputs,
-    log_softmax,
     plan_batches,
-    shift_rows,
 )
 
 from .conftest import SAMPLE_LINE, SHARED

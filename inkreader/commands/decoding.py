@@ -37,7 +37,8 @@ def wants_beam(args) -> bool:
 def beam_decoder(args, charset, designated=None):
     """The BeamDecoder the decoding options ask for."""
     from ..decode import BeamDecoder
-    from ..lm import CharLM, Lexicon, resolve_lm_path
+    from ..lexicon import Lexicon
+    from ..lm import CharLM, resolve_lm_path
 
     width = DEFAULT_BEAM_WIDTH if args.beam_width is None else args.beam_width
     if width < 1:

@@ -85,7 +85,8 @@ def run(args) -> int:
 
 
 def build_lexicon(args, out: Path) -> int:
-    from ..lm import Lexicon, LMError, frequent_english_words, load_text, text_words
+    from ..lexicon import Lexicon, frequent_english_words, text_words
+    from ..lm import LMError, load_text
 
     if not args.texts and args.top_words <= 0:
         raise LMError("a lexicon needs TEXT files, --top-words N, or both")
