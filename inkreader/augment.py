@@ -33,10 +33,16 @@ class AugmentConfig:
     # or by hand start further from the ink than the Hooker crops the model learns from
     p_margin: float = 0.5
     margin_px: int = 80
+    # strips of paper over the ink (random erasing, SpecAugment's time masks for images): 1 to
+    # mask_count strips of 4..mask_px columns; the label keeps the hidden letters, so the
+    # recurrent layers learn to read a letter from its neighbours when its strokes are unclear
+    p_mask: float = 0.0
+    mask_count: int = 2
+    mask_px: int = 20
 
     def __post_init__(self) -> None:
         for name in ("p_elastic", "p_stroke", "p_blur", "p_contrast", "p_noise", "p_binarize",
-                     "p_margin"):
+                     "p_margin", "p_mask"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be a probability (0 to 1), got "
                                  f"{getattr(self, name)}")
@@ -45,6 +51,9 @@ class AugmentConfig:
                              f"{self.elastic_cell} and {self.elastic_rows}")
         if self.margin_px < 0:
             raise ValueError(f"margin_px must be 0 or more, got {self.margin_px}")
+        if self.mask_count < 1 or self.mask_px < 4:
+            raise ValueError(f"mask_count must be 1 or more and mask_px 4 or more, got "
+                             f"{self.mask_count} and {self.mask_px}")
 
 
 DEFAULT = AugmentConfig()
@@ -86,6 +95,20 @@ def _elastic(img: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig,
                      borderValue=bg)
 
 
+def _mask_columns(img: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig,
+                  bg: int) -> np.ndarray:
+    """Paper over 1..mask_count vertical strips of the ink's columns."""
+    ink = np.flatnonzero((img < bg - 40).any(axis=0))
+    if ink.size < 2 * cfg.mask_px:
+        return img
+    out = img.copy()
+    for _ in range(int(rng.integers(1, cfg.mask_count + 1))):
+        width = int(rng.integers(4, cfg.mask_px + 1))
+        x = int(rng.integers(ink[0], ink[-1] - width + 1))
+        out[:, x: x + width] = bg
+    return out
+
+
 def augment_line(img: np.ndarray, rng: np.random.Generator,
                  cfg: AugmentConfig = DEFAULT) -> np.ndarray:
     """(96, W) uint8 -> (96, W') uint8, a plausible other rendering of the same line."""
@@ -96,6 +119,8 @@ def augment_line(img: np.ndarray, rng: np.random.Generator,
     out = _affine(img, rng, cfg, bg)
     if rng.random() < cfg.p_elastic:
         out = _elastic(out, rng, cfg, bg)
+    if cfg.p_mask and rng.random() < cfg.p_mask:  # no draw when off: older runs replay exactly
+        out = _mask_columns(out, rng, cfg, bg)
     if rng.random() < cfg.p_stroke:
         k = np.ones((2, 2) if rng.random() < 0.7 else (3, 3), np.uint8)
         # ink is dark: erosion of the image thickens strokes, dilation thins them

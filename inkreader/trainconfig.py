@@ -105,7 +105,11 @@ class TrainConfig:
             del d["tail_margin"]
         if d["x_scale"] == 1.0:
             del d["x_scale"]
-        if d["augment"] == asdict(LEGACY):
+        for key in ("p_mask", "mask_count", "mask_px"):  # added later (column masks)
+            if d["augment"][key] == getattr(DEFAULT, key):
+                del d["augment"][key]
+        legacy = {k: v for k, v in asdict(LEGACY).items() if k in d["augment"]}
+        if d["augment"] == legacy:
             del d["augment"]
         else:  # added later: runs saved before the elastic grid was a setting still resume
             for key in ("elastic_cell", "elastic_rows"):

@@ -63,3 +63,29 @@ def test_a_finer_elastic_grid_bends_the_line_more_locally():
     assert coarse > 0 and fine > 2 * coarse
     with pytest.raises(ValueError, match="elastic_cell must be 4 or more"):
         AugmentConfig(elastic_cell=2)
+
+
+def test_column_masks_paper_over_ink_strips_and_draw_nothing_when_off():
+    img = resize_to_height(read_gray(SAMPLE_LINE))
+    bare = AugmentConfig(stretch=(1.0, 1.0), shear=0.0, rotate=0.0, vscale=(1.0, 1.0),
+                         p_elastic=0.0, p_stroke=0.0, p_blur=0.0, p_contrast=0.0, p_noise=0.0,
+                         p_binarize=0.0, p_margin=0.0)
+    masked = replace(bare, p_mask=1.0, mask_count=3, mask_px=24)
+    bg = paper_level(img)
+    inky = lambda a: int(((a < bg - 40).any(axis=0)).sum())  # noqa: E731
+    for seed in range(10):
+        plain = augment_line(img, np.random.default_rng(seed), bare)
+        out = augment_line(img, np.random.default_rng(seed), masked)
+        assert out.shape == plain.shape
+        changed = np.flatnonzero((out != plain).any(axis=0))
+        assert changed.size > 0 and (out[:, changed] == paper_level(plain)).all()  # paper only
+        assert changed.size <= 3 * 24 and inky(out) < inky(plain)
+    # off (the default), the random stream is untouched: the same draws as a config without masks
+    rng_a, rng_b = np.random.default_rng(5), np.random.default_rng(5)
+    augment_line(img, rng_a)
+    augment_line(img, rng_b, replace(AugmentConfig(), mask_count=4, mask_px=30))
+    assert rng_a.random() == rng_b.random()
+    with pytest.raises(ValueError, match="mask_px 4 or more"):
+        AugmentConfig(mask_px=2)
+    with pytest.raises(ValueError, match="p_mask must be a probability"):
+        AugmentConfig(p_mask=2.0)
