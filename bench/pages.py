@@ -12,6 +12,7 @@ ground-truth lines in the XML's order (which is its reading order). Two rows: th
 
     .venv/bin/python bench/pages.py                    # everything (50 pages)
     .venv/bin/python bench/pages.py --detection-only   # no model needed
+    .venv/bin/python bench/pages.py --lm default --lexicon default   # read-page's decoding options
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from inkreader.commands.decoding import add_decoding_arguments, apply_decoding
 from inkreader.metrics import ErrorRates
 from inkreader.pages import PageLine, PageResult, detect_lines, read_pages
 from inkreader.pagexml import read_page_xml
@@ -73,7 +75,8 @@ def page_text(result: PageResult) -> str:
 
 
 def run(folder: Path, limit: int | None, detection_only: bool, model: str | None,
-        backend: str) -> dict:
+        backend: str, decoding=None) -> dict:
+    """``decoding``: parsed decoding options (``inkreader read-page``'s), None for greedy."""
     xmls = sorted(folder.glob("*.xml"))[:limit]
     truth, found, grays, names = [], [], [], []
     seg_seconds = 0.0
@@ -98,7 +101,9 @@ def run(folder: Path, limit: int | None, detection_only: bool, model: str | None
         return out
     from inkreader.recognizer import Recognizer
 
-    rec = Recognizer.load(model, backend=backend)
+    rec = Recognizer.load(model, backend=backend, tta=bool(decoding and decoding.tta))
+    if decoding is not None:
+        apply_decoding(rec, decoding)
     loaders = [(n, (lambda g=g: g)) for n, g in zip(names, grays, strict=True)]
     gt_lines = [[PageLine(s.id, list(s.polygon)) for s in t] for t in truth]
     for key, lines in (("pipeline", found), ("gt_polygons", gt_lines)):
@@ -137,11 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--detection-only", action="store_true", help="skip recognition (no CER)")
     p.add_argument("--model", help="model file (default: the packaged model)")
     p.add_argument("--backend", default="auto")
+    add_decoding_arguments(p)
     args = p.parse_args(argv)
     if not args.pages.is_dir():
         print(f"bench/pages.py: error: {args.pages}: no such folder", file=sys.stderr)
         return 2
-    r = run(args.pages, args.limit, args.detection_only, args.model, args.backend)
+    r = run(args.pages, args.limit, args.detection_only, args.model, args.backend, args)
     print(f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} usable cores, "
           f"{platform.python_implementation()} {platform.python_version()}")
     print(markdown(r))

@@ -35,6 +35,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .decode import BeamDecoder
 from .errors import ImageError
 from .pages import PageResult, detect_lines, read_lines
 from .preprocess import decode_image
@@ -253,6 +254,15 @@ def _decode(data: bytes, name: str, max_pixels: int) -> np.ndarray:
         raise ApiError(400, "bad_image", str(exc)) from None
 
 
+def _decoding(rec: Recognizer) -> dict:
+    """How the service decodes (``inkreader serve``'s decoding options)."""
+    d = rec.decoder
+    if not isinstance(d, BeamDecoder):
+        return {"decoder": "greedy", "tta": rec.tta}
+    return {"decoder": "beam", "beam_width": d.width, "lm": d.lm is not None,
+            "lexicon": d.lexicon is not None, "tta": rec.tta}
+
+
 def create_app(config: ServeConfig | None = None, recognizer: Recognizer | None = None) -> FastAPI:
     """The service as an ASGI app (pass a loaded ``recognizer`` to share one)."""
     config = config or ServeConfig()
@@ -281,7 +291,8 @@ def create_app(config: ServeConfig | None = None, recognizer: Recognizer | None 
                 "backend": service.rec.backend.name, "active": service.active,
                 "capacity": service.capacity, "workers": config.workers,
                 "line_batches": service.batcher.batches if service.batcher else 0,
-                "max_upload_mb": config.max_upload_mb, "max_pixels": config.max_pixels}
+                "max_upload_mb": config.max_upload_mb, "max_pixels": config.max_pixels,
+                "decoding": _decoding(service.rec)}
 
     @app.post("/v1/lines")
     async def read_line(file: LineUpload = None):

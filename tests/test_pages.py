@@ -191,3 +191,23 @@ def test_read_page_command(tmp_path, capsys):
     assert "exists (use --overwrite" in capsys.readouterr().err
     assert cli.main(["read-page", str(SHORT_PAGE), str(SHORT_PAGE), "--format",
                      "pagexml"]) == 2
+
+
+def test_read_page_takes_the_decoding_options(capsys):
+    from inkreader.lexicon import Lexicon
+
+    assert cli.main(["read-page", str(SHORT_PAGE)]) == 0
+    greedy = capsys.readouterr().out.split("\n")
+    assert cli.main(["read-page", str(SHORT_PAGE), "--lm", "default", "--lexicon",
+                     "default"]) == 0
+    beam = capsys.readouterr().out.split("\n")
+    assert len(beam) == len(greedy) and beam != greedy
+    words = Lexicon.load("default")
+
+    def known(lines: list[str]) -> float:
+        tokens = [w.strip(".,;:!?'\"") for ln in lines for w in ln.split()]
+        return sum(t.lower() in words for t in tokens if t) / max(1, len(tokens))
+
+    assert known(beam) > known(greedy)  # the word list steered the beam to real words
+    assert cli.main(["read-page", str(SHORT_PAGE), "--beam-width", "0"]) == 2
+    assert "--beam-width must be at least 1" in capsys.readouterr().err

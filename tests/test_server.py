@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import socket
 import subprocess
@@ -20,6 +21,7 @@ import cv2
 import numpy as np
 import pytest
 
+from inkreader.decode import DEFAULT_BEAM_WIDTH
 from inkreader.recognizer import LineResult, Recognizer
 from inkreader.server import MicroBatcher, ServeConfig, create_app
 
@@ -230,3 +232,21 @@ def test_real_server_answers_concurrent_and_malformed_requests():
         r = httpx.post(url + "/v1/pages", files={"file": ("big.bin", big)}, timeout=60)
         assert r.status_code == 413 and r.json()["error"] == "upload_too_large"
         assert httpx.get(url + "/health", timeout=5).json()["active"] == 0
+
+
+def test_served_beam_search_reads_as_the_command_line_does(capsys):
+    import httpx
+
+    from inkreader import cli
+
+    line = SHARED / "data" / "hooker" / "lines" / "JDH_2_16_32_001__r2l12.jpg"  # a val line
+    options = ("--lm", "default", "--lexicon", "default", "--tta")
+    assert cli.main(["read", str(line), "--json", *options]) == 0
+    expected = json.loads(capsys.readouterr().out.splitlines()[0])["text"]
+    with running_server("--workers", "1", *options) as url:
+        health = httpx.get(url + "/health", timeout=5).json()
+        assert health["decoding"] == {"decoder": "beam", "beam_width": DEFAULT_BEAM_WIDTH,
+                                      "lm": True, "lexicon": True, "tta": True}
+        r = httpx.post(url + "/v1/lines", files={"file": (line.name, line.read_bytes())},
+                       timeout=120)
+        assert r.status_code == 200 and r.json()["text"] == expected

@@ -1,5 +1,6 @@
-"""The decoding options shared by ``inkreader read`` and ``inkreader evaluate`` (docs/decoding.md):
-greedy by default (the reference), CTC prefix beam search with a character LM and a lexicon."""
+"""The decoding options shared by ``inkreader read``, ``evaluate``, ``read-page`` and ``serve``
+(docs/decoding.md): greedy by default (the reference), CTC prefix beam search with a character
+LM and a lexicon, test-time augmentation."""
 
 from __future__ import annotations
 
@@ -32,6 +33,13 @@ def add_decoding_arguments(p):
 
 def wants_beam(args) -> bool:
     return args.beam_width is not None or bool(args.lm) or bool(args.lexicon)
+
+
+def apply_decoding(rec, args, designated=None):
+    """Give the recognizer ``rec`` the beam decoder the options ask for (greedy: unchanged)."""
+    if wants_beam(args):
+        rec.decoder = beam_decoder(args, rec.charset, designated)
+    return rec
 
 
 def beam_decoder(args, charset, designated=None):

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InkreaderError
-from .decoding import add_decoding_arguments, beam_decoder, wants_beam
+from .decoding import add_decoding_arguments, apply_decoding
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -47,8 +47,7 @@ def run(args: argparse.Namespace) -> int:
     samples, file_errors = load_lines(args.dataset, args.split, on_error)
     recognizer = Recognizer.load(args.model, backend=args.backend, fixed_width=args.fixed_width,
                                  tta=args.tta)
-    if wants_beam(args):
-        recognizer.decoder = beam_decoder(args, recognizer.charset)
+    apply_decoding(recognizer, args)
     result = evaluate(samples, recognizer, fixed_width=args.fixed_width, on_error=on_error)
     result.dataset_errors = file_errors
     if args.report:

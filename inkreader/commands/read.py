@@ -19,7 +19,7 @@ import sys
 
 from ..errors import InkreaderError
 from ..recognizer import DEFAULT_BATCH, LineResult, ReadStats, Recognizer, expand_inputs
-from .decoding import add_decoding_arguments, beam_decoder, wants_beam
+from .decoding import add_decoding_arguments, apply_decoding
 
 REVIEW_MARK = "\t[review]"  # after the text of a line flagged by --min-confidence
 
@@ -74,8 +74,7 @@ def run(args) -> int:
     rec = Recognizer.load(args.model, backend=args.backend, device=args.device,
                           fixed_width=args.fixed_width, charlist=args.charlist,
                           batch_size=args.batch_size, designated=designated, tta=args.tta)
-    if wants_beam(args):
-        rec.decoder = beam_decoder(args, rec.charset, designated)
+    apply_decoding(rec, args, designated)
     entries = expand_inputs(args.inputs)
     paths = [e for e in entries if not isinstance(e, LineResult)]
     targets = _draw_targets(args.draw, paths) if args.draw else []

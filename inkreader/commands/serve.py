@@ -1,6 +1,7 @@
 """``inkreader serve``: the HTTP service and the web page on one port (localhost by default).
 
     inkreader serve                       # http://127.0.0.1:8000/  (API docs at /docs)
+    inkreader serve --lm default --lexicon default   # beam search with the packaged LM and words
 
 POST /v1/lines and /v1/pages take a multipart image upload in the field ``file``; see
 ``inkreader.server`` for the limits and the batching.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import sys
 
 from ..server import ServeConfig
+from .decoding import add_decoding_arguments, apply_decoding
 
 
 def add_arguments(p) -> None:
@@ -34,6 +36,7 @@ def add_arguments(p) -> None:
                    help=f"most line requests read in one call (default {d.batch_size})")
     p.add_argument("--batch-wait-ms", type=float, default=d.batch_wait_ms,
                    help=f"how long a line request waits for others (default {d.batch_wait_ms:g})")
+    add_decoding_arguments(p)
 
 
 def run(args) -> int:
@@ -54,8 +57,17 @@ def run(args) -> int:
                          max_upload_mb=args.max_upload_mb, max_pixels=args.max_pixels,
                          workers=args.workers, queue=args.queue, batch_size=args.batch_size,
                          batch_wait_ms=args.batch_wait_ms)
-    app = create_app(config)
+    app = create_app(config, recognizer(args, config))
     print(f"inkreader serve: http://{args.host}:{args.port}/ (API docs: /docs)",
           file=sys.stderr, flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def recognizer(args, config: ServeConfig):
+    """The service's recognizer with the decoding options (greedy without them)."""
+    from ..recognizer import Recognizer
+
+    rec = Recognizer.load(config.model, backend=config.backend, batch_size=config.batch_size,
+                          tta=args.tta)
+    return apply_decoding(rec, args)
