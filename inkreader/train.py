@@ -210,6 +210,9 @@ def _fit(cfg: TrainConfig, stop: _StopOnSignal) -> Path:
             run.init_from(cfg.init)
         run.opt = torch.optim.AdamW(run.model.parameters(), lr=cfg.lr,
                                     weight_decay=cfg.weight_decay)
+    # NHWC activations: oneDNN's CPU convolutions train about 15 % faster in this layout
+    # (bench/train_throughput.py); the parameters stay the same objects, the optimiser's too
+    run.model.to(memory_format=torch.channels_last)
     height = run.model.config.height
     sources = [load_source(s, run.charset, height, cfg.max_width, rank == 0,
                            x_scale=cfg.x_scale) for s in cfg.train]
@@ -258,7 +261,7 @@ def _fit(cfg: TrainConfig, stop: _StopOnSignal) -> Path:
                 g["lr"] = cfg.lr * lr_factor(run.step, total_steps, cfg.warmup_steps,
                                              cfg.min_lr_ratio)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
-                logits = model(batch["x"])  # (T, B, C)
+                logits = model(batch["x"].contiguous(memory_format=torch.channels_last))
             log_probs = logits.float().log_softmax(-1)
             in_lengths = run.model.output_lengths(batch["widths"])
             loss = ctc(log_probs, batch["targets"], in_lengths, batch["target_lengths"])
