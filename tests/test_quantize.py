@@ -63,6 +63,7 @@ def test_the_ir_is_quantised_and_describes_itself(int8_ir):
     assert ir.input(0).get_partial_shape().is_dynamic  # batch and width stay free
     about = json.loads(str(ir.get_rt_info([QUANTIZATION_KEY]).astype(str)))
     assert about["calibration_lines"] == 6 and about["splits"] == ["train"]
+    assert about["overflow_fix"] == "enable"  # 7-bit weights: correct without VNNI too
 
 
 def test_int8_reads_like_the_f32_model(int8_ir, net):
@@ -88,6 +89,9 @@ def test_never_overwrites(int8_ir, net, tsv):
         quantize_openvino(net, Charset.gnhk(), int8_ir, calibration_lines(tsv, "train", 2))
     with pytest.raises(ModelError, match="must end in .xml"):
         quantize_openvino(net, Charset.gnhk(), int8_ir.with_suffix(".onnx"), [])
+    with pytest.raises(ModelError, match="overflow_fix must be one of"):
+        quantize_openvino(net, Charset.gnhk(), int8_ir.with_name("other.xml"),
+                          calibration_lines(tsv, "train", 2), overflow_fix="sometimes")
 
 
 def test_export_command_int8(tmp_path, net, tsv, capsys):

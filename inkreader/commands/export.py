@@ -34,6 +34,10 @@ def add_arguments(p) -> None:
                    help="--int8: its split (default train; 'test' is refused)")
     p.add_argument("--calibration-lines", type=int, default=300,
                    help="--int8: lines used, spread over the split (default 300)")
+    p.add_argument("--overflow-fix", default="enable",
+                   choices=("enable", "first_layer_only", "disable"),
+                   help="--int8: NNCF's overflow fix (default enable: 7-bit weights in every "
+                   "layer, correct on CPUs without VNNI too; see docs/inference.md)")
     p.add_argument("--check-images", nargs="+", type=Path, metavar="IMAGE",
                    help="line images to verify on (default: ../shared's GNHK sample line and "
                    f"{CHECK_LINES} Hooker lines, or a synthetic line if ../shared is absent)")
@@ -77,7 +81,8 @@ def _run_int8(args, path: Path) -> int:
         raise InkreaderError("--int8 and --fp16 exclude each other")
     samples = calibration_lines(args.calibration, args.calibration_split, args.calibration_lines)
     model, charset, _ = load_checkpoint(path)
-    out = quantize_openvino(model, charset, args.out, samples, args.fixed_width, args.force)
+    out = quantize_openvino(model, charset, args.out, samples, args.fixed_width, args.force,
+                            args.overflow_fix)
     with tempfile.TemporaryDirectory() as tmp:
         images = args.check_images or default_check_images(Path(tmp))
         check = check_int8(model, charset, out, images)
