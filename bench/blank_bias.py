@@ -13,20 +13,16 @@ Choose on val, never on test. PyTorch, one thread, fp32.
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
-import numpy as np
 import torch
 from rapidfuzz.distance import Levenshtein
+from tta import HOOKER, log_posteriors, read_split  # bench/tta.py, beside this script
 
 from inkreader.decode import GreedyDecoder
 from inkreader.metrics import ErrorRates
 from inkreader.model import load_checkpoint
 from inkreader.paths import resolve_model_path
-from inkreader.preprocess import prepare_line, read_gray, stack_lines
-
-HOOKER = Path("../shared/data/hooker/lines.tsv")
 
 
 def main() -> None:
@@ -41,20 +37,8 @@ def main() -> None:
         raise SystemExit("choose the bias on val, not on test")
     torch.set_num_threads(1)
     model, charset, _ = load_checkpoint(resolve_model_path(args.model))
-    with open(args.data, encoding="utf-8", newline="") as f:
-        samples = [r for r in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-                   if r["split"] == args.split]
-    lines = [prepare_line(read_gray(args.data.parent / r["file"]),
-                          x_scale=model.config.x_scale) for r in samples]
-    order = np.argsort([ln.pixels.shape[1] for ln in lines])
-    logp = [None] * len(lines)
-    with torch.inference_mode():
-        for i in range(0, len(order), 16):
-            idx = order[i:i + 16]
-            x = torch.from_numpy(stack_lines([lines[j].pixels for j in idx]))
-            out = model(x).log_softmax(-1).numpy()
-            for col, j in enumerate(idx):
-                logp[j] = out[: lines[j].pixels.shape[1] // 8, col]
+    samples, lines = read_split(args.data, args.split, model.config.x_scale)
+    logp = log_posteriors(model, lines, {"id": lambda a: a})["id"]
     greedy = GreedyDecoder(charset)
     print(f"{len(samples)} {args.split} lines, model {args.model or 'default'}")
     print("| blank bias | CER % | WER % | dropped | invented | substituted |")

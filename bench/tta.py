@@ -44,6 +44,31 @@ MEANS = (("id", "right4"), ("id", "right2", "right4"), ("id", "up3", "down3"),
          ("id", "up2", "down2"), ("id", "up2", "down2", "up4", "down4"), tuple(COPIES))
 
 
+def read_split(data: Path, split: str, x_scale: float) -> tuple[list[dict], list]:
+    """The TSV rows of ``split`` and their lines prepared at the model's ``x_scale``."""
+    with open(data, encoding="utf-8", newline="") as f:
+        samples = [r for r in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+                   if r["split"] == split]
+    lines = [prepare_line(read_gray(data.parent / r["file"]), x_scale=x_scale) for r in samples]
+    return samples, lines
+
+
+def log_posteriors(model, lines, copies: dict) -> dict[str, list[np.ndarray]]:
+    """For each named copy function, every line's (frames, classes) log-posteriors, read in
+    width-sorted batches of 16."""
+    order = np.argsort([ln.pixels.shape[1] for ln in lines])
+    logp = {k: [None] * len(lines) for k in copies}
+    with torch.inference_mode():
+        for i in range(0, len(order), 16):
+            idx = order[i:i + 16]
+            for name, copy in copies.items():
+                x = torch.from_numpy(stack_lines([copy(lines[j].pixels) for j in idx]))
+                out = model(x).log_softmax(-1).numpy()
+                for col, j in enumerate(idx):
+                    logp[name][j] = out[: lines[j].pixels.shape[1] // 8, col]
+    return logp
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=HOOKER)
@@ -54,21 +79,8 @@ def main() -> None:
         raise SystemExit("choose the augmentation on val, not on test")
     torch.set_num_threads(1)
     model, charset, _ = load_checkpoint(resolve_model_path(args.model))
-    with open(args.data, encoding="utf-8", newline="") as f:
-        samples = [r for r in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-                   if r["split"] == args.split]
-    lines = [prepare_line(read_gray(args.data.parent / r["file"]),
-                          x_scale=model.config.x_scale) for r in samples]
-    order = np.argsort([ln.pixels.shape[1] for ln in lines])
-    logp = {k: [None] * len(lines) for k in COPIES}
-    with torch.inference_mode():
-        for i in range(0, len(order), 16):
-            idx = order[i:i + 16]
-            for name, copy in COPIES.items():
-                x = torch.from_numpy(stack_lines([copy(lines[j].pixels) for j in idx]))
-                out = model(x).log_softmax(-1).numpy()
-                for col, j in enumerate(idx):
-                    logp[name][j] = out[: lines[j].pixels.shape[1] // 8, col]
+    samples, lines = read_split(args.data, args.split, model.config.x_scale)
+    logp = log_posteriors(model, lines, COPIES)
     greedy = GreedyDecoder(charset)
 
     def cer(per_line) -> float:

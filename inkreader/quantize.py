@@ -94,6 +94,9 @@ def quantize_openvino(model, charset: Charset, out: str | Path, samples: list[Li
     out = Path(out)
     if out.suffix.lower() != ".xml":
         raise ModelError(f"{out}: an OpenVINO IR must end in .xml")
+    if overflow_fix not in OVERFLOW_FIXES:
+        raise ModelError(f"overflow_fix must be one of {', '.join(OVERFLOW_FIXES)}, got "
+                         f"{overflow_fix!r}")
     existing = [p for p in (out, out.with_suffix(".bin")) if p.exists()]
     if existing and not force:
         raise ModelError(f"{existing[0]}: already exists (use --force to overwrite)")
@@ -104,9 +107,6 @@ def quantize_openvino(model, charset: Charset, out: str | Path, samples: list[Li
         raise DatasetError("no readable calibration lines")
     ir = ov.convert_model(io.BytesIO(onnx_bytes(model, fixed_width)))
     start = time.perf_counter()
-    if overflow_fix not in OVERFLOW_FIXES:
-        raise ModelError(f"overflow_fix must be one of {', '.join(OVERFLOW_FIXES)}, got "
-                         f"{overflow_fix!r}")
     advanced = AdvancedQuantizationParameters(overflow_fix=OverflowFix(overflow_fix))
     quantized = nncf.quantize(ir, nncf.Dataset(inputs), subset_size=len(inputs),
                               advanced_parameters=advanced)
