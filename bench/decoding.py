@@ -12,7 +12,9 @@ Run from the repository root on a free core:
 
     .venv/bin/python bench/decoding.py --tune --write-doc docs/decoding.md
 
-``--lines N`` reads only the first N lines of each split (a smoke run; not a result).
+``--compare-lms A B ...`` only reads the val split, with beam + each LM in turn (choosing an
+LM without the test split). ``--lines N`` reads only the first N lines of each split (a smoke
+run; not a result).
 """
 
 from __future__ import annotations
@@ -162,6 +164,23 @@ def write_doc(doc: Path, text: str, tag: str = "decoding-table") -> None:
                    encoding="utf-8")
 
 
+def compare_lms(rec: Recognizer, args) -> None:
+    """Val CER / WER of beam + each LM, at one weight and bonus (choosing an LM on val)."""
+    val = split_lines(args.data, "val", args.lines)
+    logits, _ = collect_logits(rec, val)
+    labels = [t for _, t in val]
+    print(f"| LM (weight {args.lm_weight}, bonus {args.bonus}) | val CER % | val WER % |\n"
+          "|---|---|---|")
+    for spec in args.compare_lms:
+        lm = CharLM.load(resolve_lm_path(spec))
+        rates, _ = measure(BeamDecoder(rec.charset, args.width, lm=lm, lm_weight=args.lm_weight,
+                                       bonus=args.bonus), logits, labels)
+        print(f"| {spec} | {100 * rates.cer:.2f} | {100 * rates.wer:.2f} |", flush=True)
+    print(f"\n{len(val)} Hooker val lines, model {args.model or 'default'} ({args.backend}, "
+          f"1 thread), {machine()}, {datetime.date.today()}; command: "
+          f"`python bench/decoding.py {' '.join(sys.argv[1:])}`")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=HOOKER)
@@ -179,9 +198,15 @@ def main() -> None:
     ap.add_argument("--tta", action="store_true", help="also measure reading with --tta")
     ap.add_argument("--lines", type=int, help="only the first N lines of each split (smoke)")
     ap.add_argument("--write-doc", type=Path, help="put the table into this markdown file")
+    ap.add_argument("--compare-lms", nargs="+", metavar="LM",
+                    help="only compare these LMs on the val split (beam + LM at --lm-weight "
+                    "and --bonus) and stop; the test split is not read")
     args = ap.parse_args()
 
     rec = Recognizer.load(args.model, backend=args.backend, threads=1)
+    if args.compare_lms:
+        compare_lms(rec, args)
+        return
     lm = CharLM.load(resolve_lm_path(args.lm))
     lexicon = Lexicon.load(args.lexicon) if args.lexicon else None
     weight, bonus, penalty = args.lm_weight, args.bonus, args.penalty

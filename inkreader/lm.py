@@ -147,6 +147,44 @@ def build_lm(lines: Iterable[str], order: int, vocab: Iterable[str] = (),
     return CharLM(prob, bow, order)
 
 
+def mix_lms(models: list[CharLM], weights: list[float]) -> CharLM:
+    """Static linear interpolation of back-off models (SRILM's ``ngram -mix-lm``): every
+    n-gram stored in any model gets P = sum_i w_i P_i (each P_i with its own back-off), then
+    each context's back-off weight is recomputed so that its probabilities sum to one. The
+    usual way to join a small in-domain model with a large general one without the large one
+    drowning the small one's counts (weights: tune them on held-out text)."""
+    if len(models) != len(weights) or not models:
+        raise LMError(f"{len(models)} models but {len(weights)} weights")
+    if any(w < 0 for w in weights) or sum(weights) <= 0:
+        raise LMError(f"weights must be >= 0 with a positive sum, got {weights}")
+    total = sum(weights)
+    pairs = [(m._scorer, w / total) for m, w in zip(models, weights, strict=True) if w > 0]
+    order = max(m.order for m in models)
+    grams = set().union(*(m.prob for m in models))
+    prob = {g: math.log(sum(w * math.exp(s.logp(g[:-1], g[-1])) for s, w in pairs))
+            for g in grams}
+    children: dict[str, list[str]] = defaultdict(list)
+    for g in prob:
+        if len(g) > 1:
+            children[g[:-1]].append(g)
+    bow: dict[str, float] = {}
+    scorer = _BackoffScorer(prob, bow, order)
+    # Shorter contexts first: a weight uses only shorter, already final contexts.
+    for h in sorted(children, key=len):
+        kids = children[h]
+        num = 1.0 - sum(math.exp(prob[g]) for g in kids)
+        den = 1.0 - sum(math.exp(scorer.logp(h[1:], g[-1])) for g in kids)
+        bow[h] = math.log(max(num, 1e-12) / max(den, 1e-12))
+    return CharLM(prob, bow, order)
+
+
+def perplexity(lm: CharLM, lines: list[str]) -> float:
+    """Per-character perplexity of ``lm`` on text lines (each line's end counts as a character)."""
+    total = sum(lm.text_logprob(t) for t in lines)
+    chars = sum(len(t) + 1 for t in lines)
+    return math.exp(-total / max(1, chars))
+
+
 # --- scoring ---------------------------------------------------------------------------------
 
 class _BackoffScorer:
@@ -281,7 +319,7 @@ class CharLM:
 
 # --- training text ---------------------------------------------------------------------------
 
-PACKAGE_SOURCES = ("pkg:wordfreq", "pkg:pydoc")
+PACKAGE_SOURCES = ("pkg:wordfreq", "pkg:pydoc", "deb:fortunes", "deb:gcide")
 WORDFREQ_LINES = 6000  # pseudo-lines of words drawn by frequency (about 150 k characters)
 GNHK_RUN_WORDS = 8  # GNHK words are glued into lines of at most this many neighbours
 
@@ -290,9 +328,10 @@ def load_text(spec: str, split: str = "train") -> list[str]:
     """One text source -> lines. ``spec`` is a ``.txt`` file (a line is a line), a GNHK
     ``image_filename,text`` word CSV (neighbouring words of a page glued into lines), a line
     TSV with a ``split`` column (only ``split``'s lines), ``pkg:wordfreq`` (English words drawn
-    by frequency, from the wordfreq package) or ``pkg:pydoc`` (the prose of Python's own
-    language reference). Nothing is downloaded."""
-    from . import synth_text
+    by frequency, from the wordfreq package), ``pkg:pydoc`` (the prose of Python's own
+    language reference), ``deb:fortunes`` or ``deb:gcide`` (quotations from Debian packages,
+    ``inkreader.corpora``). Nothing is downloaded."""
+    from . import corpora, synth_text
 
     if spec == "pkg:wordfreq":
         import numpy as np
@@ -305,6 +344,13 @@ def load_text(spec: str, split: str = "train") -> list[str]:
         return [" ".join(words[i] for i in row) for row in draws]
     if spec == "pkg:pydoc":
         return synth_text.load_prose()
+    try:
+        if spec == "deb:fortunes":
+            return corpora.load_fortunes()
+        if spec == "deb:gcide":
+            return corpora.load_gcide_quotations()
+    except corpora.CorpusError as exc:
+        raise LMError(str(exc)) from None
     path = Path(spec)
     if not path.is_file():
         raise LMError(f"{path}: no such text file (or package source {PACKAGE_SOURCES})")

@@ -3,11 +3,13 @@ with the same scores, pruning, text sources, the lexicon and ``inkreader lm buil
 
 from __future__ import annotations
 
+import gzip
 import math
 
 import pytest
 
 from inkreader.charset import Charset
+from inkreader import corpora
 from inkreader.cli import main
 from inkreader.lexicon import Lexicon, frequent_english_words, text_words
 from inkreader.lm import (
@@ -20,6 +22,8 @@ from inkreader.lm import (
     clean_lines,
     count_ngrams,
     load_text,
+    mix_lms,
+    perplexity,
     resolve_lm_path,
 )
 
@@ -174,3 +178,62 @@ def test_shipped_lexicon_is_built_from_train_text_and_common_words_only():
     assert lex.words <= sources  # never a word seen only in the val or test text
     test = text_words(load_text(str(HOOKER_TSV), "test"))
     assert len(set(test) - sources) > 50
+
+
+OTHER = ["dear sir i send the plants", "i have the seeds of the palm", "yours very truly",
+         "the plants are in the house"] * 3
+
+
+def test_mixing_is_a_distribution_that_beats_both_parts_on_mixed_text(tmp_path, capsys):
+    a, b = build_lm(TEXT, 4, VOCAB), build_lm(OTHER, 4, VOCAB)
+    mixed = mix_lms([a, b], [0.5, 0.5])
+    for context in ["", "th", "the ", "dear s", "zzz"]:
+        state = mixed.begin()
+        for ch in context:
+            state = mixed.score(state, ch)[1]
+        assert _total(mixed, state) == pytest.approx(1.0, abs=1e-6)
+    held = ["the cat sat in the house", "dear sir the hat"]
+    assert perplexity(mixed, held) < min(perplexity(a, held), perplexity(b, held))
+    only_a = mix_lms([a, b], [1.0, 0.0])  # a alone: its own probabilities, in b's n-grams too
+    for s in ("the cat", "dear sir", "zq"):
+        assert only_a.text_logprob(s) == pytest.approx(a.text_logprob(s), abs=1e-6)
+    with pytest.raises(LMError, match="weights"):
+        mix_lms([a, b], [1.0])
+    a.save(tmp_path / "a.arpa")
+    b.save(tmp_path / "b.arpa.gz")
+    out, text = tmp_path / "m.arpa.gz", tmp_path / "held.txt"
+    text.write_text("\n".join(held), encoding="utf-8")
+    args = ["lm", "mix", str(tmp_path / "a.arpa"), str(tmp_path / "b.arpa.gz"), "--out",
+            str(out)]
+    assert main([*args, "--weights", "0.5", "0.5", "--eval", str(text)]) == 0
+    printed = capsys.readouterr().out
+    assert "perplexity of the mixture" in printed
+    assert CharLM.load(out).text_logprob("the hat") == pytest.approx(
+        mixed.text_logprob("the hat"), abs=1e-4)
+    assert main([*args, "--weights", "0.5", "0.5"]) == 2  # never overwrites
+    assert "already exists" in capsys.readouterr().err
+    assert main([*args, "--weights", "1", "--force"]) == 2
+    assert "2 LMs but 1 --weights" in capsys.readouterr().err
+
+
+def test_debian_text_sources(tmp_path):
+    fortunes = tmp_path / "fortunes"
+    fortunes.mkdir()
+    (fortunes / "literature").write_text(
+        "A classic is something that everyone wants to have read\nand nobody wants to "
+        "read.\n\t\t-- Mark Twain\n%\nShort.\n%\n", encoding="latin-1")
+    lines = corpora.load_fortunes(fortunes)
+    assert lines == ["A classic is something that everyone wants to", "have read and nobody "
+                     "wants to read."]
+    gcide = tmp_path / "gcide.dict.dz"
+    with gzip.open(gcide, "wt", encoding="utf-8") as f:
+        f.write("Affect \\Af*fect\"\\, v. t. [L. affectus.]\n   1. To act upon; to produce an "
+                "effect.\n      [1913 Webster]\n\n            The climate affected their "
+                "health and spirits.\n                                  --Macaulay.\n"
+                "      [1913 Webster]\n")
+    assert corpora.load_gcide_quotations(gcide) == [
+        "The climate affected their health and", "spirits."]  # no definition, no author
+    with pytest.raises(corpora.CorpusError, match="missing.dict.dz: cannot read"):
+        corpora.load_gcide_quotations(tmp_path / "missing.dict.dz")
+    with pytest.raises(corpora.CorpusError, match="install the Debian package dict-gcide"):
+        corpora.locate("usr/share/dictd/no-such.dict.dz", "dict-gcide")
