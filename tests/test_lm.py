@@ -8,8 +8,8 @@ import math
 
 import pytest
 
-from inkreader.charset import Charset
 from inkreader import corpora
+from inkreader.charset import Charset
 from inkreader.cli import main
 from inkreader.lexicon import Lexicon, frequent_english_words, text_words
 from inkreader.lm import (
