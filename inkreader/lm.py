@@ -33,6 +33,16 @@ log = logging.getLogger(__name__)
 BOS, EOS, UNK = "\x02", "\x03", "\x1a"  # one character each, so an n-gram is a plain str
 _TOKENS = {BOS: "<s>", EOS: "</s>", UNK: "<unk>", " ": "<sp>"}
 _CHARS = {v: k for k, v in _TOKENS.items()}
+
+
+class _TokenChars(dict):
+    """ARPA token -> character: the special tokens mapped, any other token as it is."""
+
+    def __missing__(self, token: str) -> str:
+        return token
+
+
+_TOKEN_CHARS = _TokenChars(_CHARS)
 LN10 = math.log(10.0)
 NO_PROB = -99.0  # ARPA's log10 for "never predicted" (<s>)
 
@@ -305,9 +315,11 @@ class CharLM:
             if section == 0 or len(parts) not in (section + 1, section + 2):
                 raise LMError(f"{path}:{number}: not an ARPA n-gram line: {line[:60]!r}")
             words = parts[1:section + 1]
-            if any(len(w) != 1 and w not in _CHARS for w in words):
-                raise LMError(f"{path}:{number}: not a character model (word {words!r})")
-            g = "".join(_CHARS.get(w, w) for w in words)
+            g = "".join(words)
+            if len(g) != section:  # a token of several characters: <sp>, <s>, </s>, <unk>
+                g = "".join(map(_TOKEN_CHARS.__getitem__, words))
+                if len(g) != section:
+                    raise LMError(f"{path}:{number}: not a character model (word {words!r})")
             if g != BOS:
                 prob[g] = float(parts[0]) * LN10
             if len(parts) == section + 2:
