@@ -16,6 +16,7 @@ Both are reflowed into lines of at most ``LINE_CHARS`` characters, about a handw
 from __future__ import annotations
 
 import gzip
+import os
 import re
 import textwrap
 from pathlib import Path
@@ -45,9 +46,12 @@ def reflow(paragraphs, width: int = LINE_CHARS) -> list[str]:
 
 
 def locate(relative: str, package: str) -> Path:
-    """A Debian package's file: unpacked by ``scripts/install_lm_text.sh`` into ``.lmtext``
-    (of the working directory or of the source tree), or installed system-wide."""
-    roots = (Path.cwd() / ".lmtext", Path(__file__).resolve().parents[1] / ".lmtext", Path("/"))
+    """A Debian package's file: unpacked by ``scripts/install_lm_text.sh`` into
+    ``$INKREADER_LMTEXT`` or ``.lmtext`` (of the working directory or of the source tree), or
+    installed system-wide."""
+    roots = [Path.cwd() / ".lmtext", Path(__file__).resolve().parents[1] / ".lmtext", Path("/")]
+    if os.environ.get("INKREADER_LMTEXT"):
+        roots.insert(0, Path(os.environ["INKREADER_LMTEXT"]))
     for root in roots:
         if (root / relative).exists():
             return root / relative

@@ -4,7 +4,8 @@
 # project's .lmtext folder (gitignored): `apt-get download` + `dpkg -x`, so no root is needed
 # and no dictionary server is installed. Only rebuilding the LM needs them, never reading.
 # Idempotent: nothing is fetched when both are already unpacked (or installed system-wide).
-# Usage: scripts/install_lm_text.sh [DIR]   (default: <project>/.lmtext)
+# Usage: scripts/install_lm_text.sh [DIR]   (default: <project>/.lmtext; another DIR is read
+# when INKREADER_LMTEXT=DIR is set)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -216,7 +216,7 @@ def test_mixing_is_a_distribution_that_beats_both_parts_on_mixed_text(tmp_path, 
     assert "2 LMs but 1 --weights" in capsys.readouterr().err
 
 
-def test_debian_text_sources(tmp_path):
+def test_debian_text_sources(tmp_path, monkeypatch):
     fortunes = tmp_path / "fortunes"
     fortunes.mkdir()
     (fortunes / "literature").write_text(
@@ -237,3 +237,8 @@ def test_debian_text_sources(tmp_path):
         corpora.load_gcide_quotations(tmp_path / "missing.dict.dz")
     with pytest.raises(corpora.CorpusError, match="install the Debian package dict-gcide"):
         corpora.locate("usr/share/dictd/no-such.dict.dz", "dict-gcide")
+    unpacked = tmp_path / "unpacked" / "usr" / "share" / "dictd"
+    unpacked.mkdir(parents=True)
+    (unpacked / "gcide.dict.dz").write_bytes(gcide.read_bytes())
+    monkeypatch.setenv("INKREADER_LMTEXT", str(tmp_path / "unpacked"))
+    assert corpora.locate(corpora.GCIDE_FILE, "dict-gcide") == unpacked / "gcide.dict.dz"
