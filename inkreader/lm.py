@@ -124,17 +124,25 @@ def prune(prob: dict[str, float], bow: dict[str, float], counts: list[Counter],
     for g in prob:
         if g[:-1] in touched:
             children[g[:-1]].append(g)
+    set_backoff_weights(prob, bow, order, touched, children)
+
+
+def set_backoff_weights(prob: dict[str, float], bow: dict[str, float], order: int,
+                        contexts, children: dict[str, list[str]]) -> None:
+    """Give each of ``contexts`` the back-off weight that makes its probabilities sum to one:
+    (1 - its stored children's mass) / (1 - the mass the shorter context gives them). A
+    context with no stored child backs off with weight 1. In place."""
     scorer = _BackoffScorer(prob, bow, order)
     # Shorter contexts first: a weight uses only shorter, already final contexts, so the
     # scorer's cache never holds a stale value.
-    for h in sorted(touched, key=len):
+    for h in sorted(contexts, key=len):
         kids = children.get(h, [])
         num = 1.0 - sum(math.exp(prob[g]) for g in kids)
         den = 1.0 - sum(math.exp(scorer.logp(h[1:], g[-1])) for g in kids)
         if kids:
             bow[h] = math.log(max(num, 1e-12) / max(den, 1e-12))
         else:
-            bow.pop(h, None)  # no child left: it backs off with weight 1
+            bow.pop(h, None)
 
 
 def build_lm(lines: Iterable[str], order: int, vocab: Iterable[str] = (),
@@ -178,13 +186,7 @@ def mix_lms(models: list[CharLM], weights: list[float]) -> CharLM:
         if len(g) > 1:
             children[g[:-1]].append(g)
     bow: dict[str, float] = {}
-    scorer = _BackoffScorer(prob, bow, order)
-    # Shorter contexts first: a weight uses only shorter, already final contexts.
-    for h in sorted(children, key=len):
-        kids = children[h]
-        num = 1.0 - sum(math.exp(prob[g]) for g in kids)
-        den = 1.0 - sum(math.exp(scorer.logp(h[1:], g[-1])) for g in kids)
-        bow[h] = math.log(max(num, 1e-12) / max(den, 1e-12))
+    set_backoff_weights(prob, bow, order, list(children), children)
     return CharLM(prob, bow, order)
 
 
