@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .datasets import LineSample, load_dataset
+from .datasets import LineSample, holdout, load_dataset
 from .errors import DatasetError, ImageError
 from .gnhk import too_wide
 from .metrics import ErrorRates
@@ -69,21 +69,36 @@ class Evaluation:
 
 
 def load_lines(dataset: str | Path, split: str | None = None,
-               on_error: Callable[[str], None] | None = None) -> tuple[list[LineSample], list]:
+               on_error: Callable[[str], None] | None = None,
+               held_out: float | None = None) -> tuple[list[LineSample], list]:
     """A gt file, TSV or PAGE-XML/ALTO folder -> (samples, errors of files that yielded no
-    lines). Folder errors are reported by ``on_error`` and returned, not raised."""
+    lines). Folder errors are reported by ``on_error`` and returned, not raised.
+    ``held_out`` F keeps only the lines of the pages a training config's ``holdout = F`` holds
+    out of that data (``datasets.in_holdout``), the lines such a run validated on."""
     path = Path(dataset)
+    if held_out is not None and not 0 < held_out < 1:
+        raise DatasetError(f"{path}: --holdout must be a fraction between 0 and 1, "
+                           f"got {held_out}")
     if not path.is_dir():
-        return load_dataset(path, split), []
-    if split is not None:
-        raise DatasetError(f"{path}: --split {split} given but a page folder has no splits")
-    found = scan_page_folder(path)
-    for err in found.errors:
-        (on_error or log.error)(err)
-    if not found.samples:
-        raise DatasetError(f"{path}: no lines with text in PAGE-XML or ALTO files"
-                           + (f" ({len(found.errors)} files with errors)" if found.errors else ""))
-    return found.samples, found.errors
+        samples, errors = load_dataset(path, split), []
+    else:
+        if split is not None:
+            raise DatasetError(f"{path}: --split {split} given but a page folder has no "
+                               "splits")
+        found = scan_page_folder(path)
+        for err in found.errors:
+            (on_error or log.error)(err)
+        if not found.samples:
+            raise DatasetError(f"{path}: no lines with text in PAGE-XML or ALTO files"
+                               + (f" ({len(found.errors)} files with errors)"
+                                  if found.errors else ""))
+        samples, errors = found.samples, found.errors
+    if held_out is not None:
+        samples = holdout(samples, held_out, held_out=True)
+        if not samples:
+            raise DatasetError(f"{path}: no page falls in the held-out {held_out:g} of its "
+                               "pages")
+    return samples, errors
 
 
 def evaluate(samples: list[LineSample], recognizer, fixed_width: bool = False,

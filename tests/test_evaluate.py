@@ -145,3 +145,30 @@ def test_text_summary(tmp_path, capsys):
     assert main(["evaluate", str(tsv), "--backend", "torch"]) == 0
     out = capsys.readouterr().out
     assert "accuracy" in out and "CER" in out and "WER" in out and "lines 3" in out
+
+
+def test_holdout_reads_the_lines_a_training_run_validated_on(tmp_path, capsys):
+    """--holdout F scores exactly the lines a config's [val] holdout = F validates on (the
+    trainer's loader, another code path), and refuses a fraction outside (0, 1)."""
+    from inkreader.charset import Charset
+    from inkreader.trainconfig import DataSource
+    from inkreader.traindata import load_source
+
+    from .conftest import HOOKER_TSV
+
+    rows, per_page = [], {}
+    for row in HOOKER_TSV.read_text(encoding="utf-8").splitlines()[1:]:
+        file, split, page, text = row.split("\t")
+        if split == "val" and len(text) <= 30 and per_page.get(page, 0) < 2:
+            per_page[page] = per_page.get(page, 0) + 1
+            rows.append(f"{HOOKER_TSV.parent / file}\t{page}\t{text}")
+    tsv = tmp_path / "val.tsv"
+    tsv.write_text("file\tpage\ttext\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    report = tmp_path / "held.tsv"
+    rc, s, _ = run_json([str(tsv), "--holdout", "0.35", "--report", str(report)], capsys)
+    held = load_source(DataSource(str(tsv), holdout=0.35), Charset.gnhk(), 96, 1600,
+                       show_progress=False, held_out=True)
+    ids = [r["id"] for r in read_tsv_report(report)]
+    assert rc == 0 and ids == held.ids and 0 < s["lines"] < len(rows)
+    assert main(["evaluate", str(tsv), "--holdout", "1.5"]) == 2
+    assert "--holdout must be a fraction between 0 and 1" in capsys.readouterr().err

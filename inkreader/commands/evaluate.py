@@ -24,6 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the reference contract: pad every line to 2000 px and leave out lines "
                         "wider than that at height 96, as the reference did")
     p.add_argument("--split", help="only the lines of this split (TSV with a split column)")
+    p.add_argument("--holdout", type=float, metavar="F",
+                   help="only the lines of the pages a training config's 'holdout = F' held "
+                        "out (the lines such a run validated on)")
     p.add_argument("--report", metavar="FILE",
                    help="write every line's label, prediction and edit distance (TSV; JSON "
                         "lines if FILE ends in .json or .jsonl)")
@@ -44,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     def on_error(message: str) -> None:
         tqdm.write(f"inkreader evaluate: error: {message}", file=sys.stderr)
 
-    samples, file_errors = load_lines(args.dataset, args.split, on_error)
+    samples, file_errors = load_lines(args.dataset, args.split, on_error, held_out=args.holdout)
     recognizer = Recognizer.load(args.model, backend=args.backend, fixed_width=args.fixed_width,
                                  tta=args.tta)
     apply_decoding(recognizer, args)
