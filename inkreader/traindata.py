@@ -102,11 +102,12 @@ class LoadedSource:
 
 def load_source(source: DataSource, charset: Charset, height: int, max_width: int,
                 show_progress: bool = True, held_out: bool = False,
-                x_scale: float = 1.0) -> LoadedSource:
+                x_scale: float = 1.0, spread: int | None = None) -> LoadedSource:
     """Decode, resize (to ``height``, then stretched by ``x_scale``, the horizontal scale the
     model will read at) and encode every usable line; drop (and log by id) the unusable ones:
     unreadable images, characters outside the charset, CTC-infeasible labels. With
-    ``source.holdout``, only the held-out pages (``held_out``, validation) or only the others."""
+    ``source.holdout``, only the held-out pages (``held_out``, validation) or only the others.
+    ``spread`` N: only N of the lines, spread evenly over the source, the others not decoded."""
     samples = source_samples(source)
     if source.holdout is not None:
         n_pages = len({s.page_key for s in samples})
@@ -119,6 +120,9 @@ def load_source(source: DataSource, charset: Charset, height: int, max_width: in
                  len(samples), part, source.holdout, n_pages)
     if source.limit is not None:
         samples = samples[: source.limit]
+    if spread is not None and len(samples) > spread:
+        step = len(samples) // spread
+        samples = samples[: step * spread: step]
     images, labels, ids = LineImages(), [], []
     dropped: dict[str, list[str]] = {"unreadable": [], "charset": [], "empty": [], "ctc": []}
     pages = PageImages()  # lines cut from page polygons decode their page once

@@ -30,7 +30,7 @@ def run(args) -> int:
     from ..model import save_checkpoint
     from ..quantize import FORBIDDEN_SPLITS
     from ..trainconfig import DataSource, TrainConfig
-    from ..traindata import LoadedSource, load_source
+    from ..traindata import load_source
 
     if args.out.exists() and not args.force:
         raise ModelError(f"{args.out}: already exists (use --force to overwrite)")
@@ -44,10 +44,8 @@ def run(args) -> int:
     model, charset, meta = average_checkpoints(args.checkpoints)
     if args.bn_data:
         source = DataSource(args.bn_data, split=args.bn_split, augment=False)
-        lines = load_source(source, charset, model.config.height, TrainConfig.max_width)
-        step = max(1, len(lines.images) // args.bn_lines)
-        keep = slice(0, step * args.bn_lines, step)  # spread over the split
-        lines = LoadedSource(source, lines.images[keep], lines.labels[keep], lines.ids[keep])
+        lines = load_source(source, charset, model.config.height, TrainConfig.max_width,
+                            spread=args.bn_lines)
         used = recompute_batchnorm(model, lines)
         meta["batchnorm"] = {"data": args.bn_data, "split": args.bn_split, "lines": used}
     args.out.parent.mkdir(parents=True, exist_ok=True)
