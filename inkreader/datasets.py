@@ -44,12 +44,13 @@ class LineSample:
     @property
     def page_key(self) -> str:
         """The page this line belongs to, so that a hold-out keeps a page's lines together: the
-        TSV's ``page`` column, the page image of a PAGE-XML / ALTO line, the file name before
+        TSV's ``page`` column, the page image's file name for a PAGE-XML / ALTO line (not its
+        path: the same pages are held out however the folder is named), the file name before
         ``_line<N>`` (``prepare-gnhk``'s names); else the line itself."""
         if self.page:
             return self.page
         if self.polygon is not None:
-            return str(self.path)
+            return Path(self.path).name
         return _LINE_SUFFIX.sub("", Path(self.id).stem)
 
 

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from inkreader.charset import Charset
-from inkreader.datasets import load_dataset, load_gt_file, load_tsv, width_buckets
+from inkreader.datasets import holdout, load_dataset, load_gt_file, load_tsv, width_buckets
 from inkreader.errors import DatasetError
 from inkreader.trainconfig import DataSource
 from inkreader.traindata import BatchDataset, epoch_plan, load_source
 
-from .conftest import HOOKER_TSV
+from .conftest import HOOKER_TSV, SHARED
 
 
 def test_gt_file_splits_at_the_first_comma(tmp_path):
@@ -80,3 +80,22 @@ def test_epoch_plan_follows_weights_and_is_deterministic(tmp_path):
     assert first["x"].shape[:3] == (4, 1, 96) and first["x"].shape[3] % 8 == 0
     assert np.array_equal(first["x"].numpy(), second["x"].numpy())  # augmentation is seeded
     assert int(first["target_lengths"].sum()) == len(first["targets"])
+
+
+def test_page_folder_holdout_does_not_depend_on_how_the_folder_is_named(tmp_path,
+                                                                         monkeypatch):
+    """A PAGE-XML line's page is its image's file name: the same pages are held out whether
+    the folder is given relative or absolute (a config and an evaluate command may differ)."""
+    import shutil
+
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    for page in sorted((SHARED / "data" / "hooker" / "test_pages").glob("*.xml"))[:8]:
+        for f in (page, page.with_suffix(".jpg")):
+            shutil.copy(f, folder)
+    monkeypatch.chdir(tmp_path)
+    absolute = {s.id for s in holdout(load_dataset(folder), 0.5, held_out=True)}
+    relative = {s.id for s in holdout(load_dataset("pages"), 0.5, held_out=True)}
+    assert absolute == relative and 0 < len(absolute) < len(load_dataset("pages"))
+    assert {s.page_key for s in load_dataset("pages")} == {f"{p.stem}.jpg" for p in
+                                                          folder.glob("*.xml")}
