@@ -1,7 +1,7 @@
 """Real English running text from Debian packages, for the character LM (``inkreader lm
 build deb:fortunes deb:gcide``). Nothing is downloaded: the packages are installed with
-``scripts/install_lm_text.sh`` (``apt-get install fortunes dict-gcide``), and are needed only to
-rebuild the LM, never to read.
+``scripts/install_lm_text.sh`` (``apt-get download`` + ``dpkg -x`` of fortunes, fortunes-min
+and dict-gcide into ``.lmtext/``), and are needed only to rebuild the LM, never to read.
 
 - ``deb:fortunes``: the quotations of fortune-mod's English collections (literature, wisdom,
   people, science, ...; the offensive and ASCII-art files are not read), authors' lines left out.

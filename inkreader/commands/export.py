@@ -34,8 +34,9 @@ def add_arguments(p) -> None:
                    help="--int8: its split (default train; 'test' is refused)")
     p.add_argument("--calibration-lines", type=int, default=300,
                    help="--int8: lines used, spread over the split (default 300)")
-    p.add_argument("--overflow-fix", default="enable",  # quantize.OVERFLOW_FIXES, not
-                   choices=("enable", "first_layer_only", "disable"),  # imported: light start
+    # the choices are quantize.OVERFLOW_FIXES, spelt out: the CLI starts without importing it
+    p.add_argument("--overflow-fix", default="enable",
+                   choices=("enable", "first_layer_only", "disable"),
                    help="--int8: NNCF's overflow fix (default enable: 7-bit weights in every "
                    "layer, correct on CPUs without VNNI too; see docs/inference.md)")
     p.add_argument("--check-images", nargs="+", type=Path, metavar="IMAGE",
