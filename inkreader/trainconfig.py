@@ -52,6 +52,8 @@ class TrainConfig:
     batch_size: int = 8
     lr: float = 1e-3
     weight_decay: float = 1e-4
+    # false: no weight decay on biases and BatchNorm parameters (train.make_optimizer)
+    decay_norms: bool = True
     warmup_steps: int = 400
     min_lr_ratio: float = 0.05  # cosine decay to lr * this at the last step
     grad_clip: float = 5.0
@@ -105,6 +107,8 @@ class TrainConfig:
             del d["tail_margin"]
         if d["x_scale"] == 1.0:
             del d["x_scale"]
+        if d["decay_norms"]:  # added later (stage 12): older runs still resume
+            del d["decay_norms"]
         for key in ("p_mask", "mask_count", "mask_px"):  # added later (column masks)
             if d["augment"][key] == getattr(DEFAULT, key):
                 del d["augment"][key]

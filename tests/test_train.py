@@ -23,7 +23,7 @@ from inkreader.datasets import ctc_feasible, holdout, load_dataset
 from inkreader.errors import DatasetError
 from inkreader.model import load_checkpoint
 from inkreader.preprocess import TAIL_MARGIN
-from inkreader.train import fit, lr_factor, precision_warning
+from inkreader.train import fit, lr_factor, make_optimizer, precision_warning
 from inkreader.trainconfig import (
     ConfigError,
     DataSource,
@@ -180,6 +180,25 @@ def test_lr_schedule_warms_up_then_decays_to_floor():
     assert lr_factor(9, 100, 10, 0.1) == pytest.approx(1.0)
     assert lr_factor(100, 100, 10, 0.1) == pytest.approx(0.1)
     assert lr_factor(30, 100, 10, 0.1) > lr_factor(60, 100, 10, 0.1)
+
+
+@pytest.mark.parametrize("decay_norms", [True, False])
+def test_decay_norms_false_decays_only_the_weight_matrices(tiny_tsvs, tmp_path, decay_norms):
+    from inkreader.model import HandwritingRecognizer, ModelConfig
+    model = HandwritingRecognizer(ModelConfig())
+    cfg = tiny_config(*tiny_tsvs, tmp_path, lr=0.1, weight_decay=0.5, decay_norms=decay_norms)
+    opt = make_optimizer(model, cfg)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)  # a step that only decays
+    opt.step()
+    for name, p in model.named_parameters():
+        decayed = decay_norms or p.ndim > 1
+        expected = before[name] * (1 - 0.1 * 0.5) if decayed else before[name]
+        assert torch.allclose(p.detach(), expected), name
+    assert any(p.ndim == 1 for p in model.parameters())  # BatchNorm and biases exist
+    # older runs (one parameter group, every parameter decayed) resume: no new key for them
+    assert ("decay_norms" in cfg.experiment_key()) is (not decay_norms)
 
 
 def test_bf16_on_a_cpu_that_only_emulates_it_is_warned_about(tmp_path, tiny_tsvs, caplog,
