@@ -16,7 +16,7 @@ from inkreader.errors import ModelError
 from inkreader.model import HandwritingRecognizer, ModelConfig, load_checkpoint, save_checkpoint
 from inkreader.train import fit
 from inkreader.trainconfig import DataSource
-from inkreader.traindata import LoadedSource
+from inkreader.traindata import LoadedSource, collate
 
 from .conftest import HOOKER_TSV
 from .test_train import tiny_config
@@ -74,7 +74,6 @@ def test_batchnorm_statistics_are_the_plain_average_over_batches():
     assert recompute_batchnorm(model, lines) == 32
     bn, conv = model.cnn[0][1], model.cnn[0][0]
     assert not model.training and bn.momentum == 0.1  # restored
-    from inkreader.traindata import collate
     means = []
     with torch.no_grad():
         for part in (images[:16], images[16:]):

@@ -11,7 +11,7 @@ from inkreader.errors import DatasetError
 from inkreader.trainconfig import DataSource
 from inkreader.traindata import BatchDataset, epoch_plan, load_source
 
-from .conftest import HOOKER_TSV, SHARED
+from .conftest import HOOKER_TSV, SHARED, hooker_subset
 
 
 def test_gt_file_splits_at_the_first_comma(tmp_path):
@@ -62,7 +62,6 @@ def test_width_buckets_cover_every_index_once_and_group_similar_widths():
 
 
 def test_epoch_plan_follows_weights_and_is_deterministic(tmp_path):
-    from .conftest import hooker_subset
     charset = Charset.gnhk()
     a = load_source(DataSource(str(hooker_subset(tmp_path, "train", 20)), weight=3.0), charset,
                     96, 1600, show_progress=False)

@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 
 from inkreader.charset import Charset
-from inkreader.decode import Designated, GreedyDecoder, frame_runs, greedy_decode, softmax
+from inkreader.decode import (
+    LINE_CONFIDENCES,
+    Designated,
+    GreedyDecoder,
+    frame_runs,
+    greedy_decode,
+    line_confidence,
+    softmax,
+)
 from inkreader.errors import CharsetError
 
 CS = Charset(tuple("abc"))  # classes: 0 blank, 1 a, 2 b, 3 c
@@ -101,8 +109,6 @@ def test_decoder_empty_line_confidence_is_blank_posterior():
 
 
 def test_line_confidence_kinds():
-    from inkreader.decode import LINE_CONFIDENCES, line_confidence
-
     chars = np.array([0.9, 0.4, 0.9])
     path = np.array([0.9, 0.5, 0.8, 0.9])
     blank = np.array([0.2, 0.3])

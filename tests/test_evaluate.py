@@ -11,12 +11,15 @@ import cv2
 import numpy as np
 import pytest
 
+from inkreader.charset import Charset
 from inkreader.cli import main
 from inkreader.decode import DEFAULT_BEAM_WIDTH, DEFAULT_BONUS, DEFAULT_LM_WEIGHT, BeamDecoder
 from inkreader.lm import CharLM, resolve_lm_path
 from inkreader.recognizer import Recognizer
+from inkreader.trainconfig import DataSource
+from inkreader.traindata import load_source
 
-from .conftest import SHARED, hooker_subset
+from .conftest import HOOKER_TSV, SHARED, hooker_subset
 
 PAGES = SHARED / "data" / "hooker" / "test_pages"
 
@@ -150,12 +153,6 @@ def test_text_summary(tmp_path, capsys):
 def test_holdout_reads_the_lines_a_training_run_validated_on(tmp_path, capsys):
     """--holdout F scores exactly the lines a config's [val] holdout = F validates on (the
     trainer's loader, another code path), and refuses a fraction outside (0, 1)."""
-    from inkreader.charset import Charset
-    from inkreader.trainconfig import DataSource
-    from inkreader.traindata import load_source
-
-    from .conftest import HOOKER_TSV
-
     rows, per_page = [], {}
     for row in HOOKER_TSV.read_text(encoding="utf-8").splitlines()[1:]:
         file, split, page, text = row.split("\t")

@@ -10,12 +10,14 @@ import pytest
 from lxml import etree
 
 from inkreader import cli
+from inkreader.lexicon import Lexicon
 from inkreader.pages import (
     PageLine,
     PageResult,
     detect_lines,
     read_page_arrays,
     read_page_files,
+    read_pages,
     reading_order,
 )
 from inkreader.pagewriter import PAGE_2019, draw, to_pagexml, to_text
@@ -126,7 +128,6 @@ def test_given_outlines_are_read_in_one_call(rec):
     page, boxes = synthetic_page()
     outlines = [[PageLine(f"g{k}", [(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
                  for k, (x0, y0, x1, y1) in enumerate(boxes)]]
-    from inkreader.pages import read_pages
 
     [result] = read_pages(rec, [("synthetic", lambda: page)], lines=outlines)
     assert [ln.id for ln in result.lines] == [f"g{k}" for k in range(5)]
@@ -194,8 +195,6 @@ def test_read_page_command(tmp_path, capsys):
 
 
 def test_read_page_takes_the_decoding_options(capsys):
-    from inkreader.lexicon import Lexicon
-
     assert cli.main(["read-page", str(SHORT_PAGE)]) == 0
     greedy = capsys.readouterr().out.split("\n")
     assert cli.main(["read-page", str(SHORT_PAGE), "--lm", "default", "--lexicon",

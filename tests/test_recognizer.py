@@ -12,7 +12,7 @@ from inkreader.charset import Charset
 from inkreader.decode import DecodedLine, log_softmax
 from inkreader.errors import CharsetError, ModelError
 from inkreader.export import export_onnx, export_openvino
-from inkreader.model import ModelConfig, save_checkpoint
+from inkreader.model import ModelConfig, load_checkpoint, save_checkpoint
 from inkreader.preprocess import Line, pad_width, prepare_line, shift_rows, stack_lines
 from inkreader.recognizer import (
     MAX_LINE_WIDTH,
@@ -170,8 +170,6 @@ def test_expand_inputs(tmp_path):
 
 
 def test_onnx_file_uses_its_embedded_charset(checkpoint, tmp_path, torch_texts):
-    from inkreader.model import load_checkpoint
-
     net, charset, _ = load_checkpoint(checkpoint)
     path = export_onnx(net, tmp_path / "m.onnx", False, charset)
     rec = Recognizer.load(path, batch_size=4)  # the same batches as ``torch_texts``

@@ -18,11 +18,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
+import httpx
 import numpy as np
 import pytest
 
+from inkreader import cli
 from inkreader.decode import DEFAULT_BEAM_WIDTH
-from inkreader.recognizer import LineResult, Recognizer
+from inkreader.recognizer import AUTO_BACKEND, LineResult, Recognizer
 from inkreader.server import MicroBatcher, ServeConfig, create_app
 
 from .conftest import SHARED
@@ -55,8 +57,6 @@ def png(width: int, height: int = 40) -> bytes:
 
 
 def test_health_and_docs(client):
-    from inkreader.recognizer import AUTO_BACKEND
-
     h = client.get("/health").json()
     assert h["status"] == "ok" and h["capacity"] == 17 and h["backend"] == AUTO_BACKEND
     assert client.get("/docs").status_code == 200
@@ -176,7 +176,6 @@ def free_port() -> int:
 @contextmanager
 def running_server(*extra: str, timeout: float = 60.0):
     """``inkreader serve`` on a free loopback port in a subprocess; yields its base URL."""
-    import httpx
 
     port = free_port()
     log = tempfile.TemporaryFile()  # noqa: SIM115  (closed in the finally below)
@@ -211,8 +210,6 @@ def running_server(*extra: str, timeout: float = 60.0):
 
 
 def test_real_server_answers_concurrent_and_malformed_requests():
-    import httpx
-
     with running_server("--max-upload-mb", "1", "--workers", "1") as url:
         def one(k: int) -> httpx.Response:
             if k % 3 == 2:  # every third request is garbage
@@ -235,10 +232,6 @@ def test_real_server_answers_concurrent_and_malformed_requests():
 
 
 def test_served_beam_search_reads_as_the_command_line_does(capsys):
-    import httpx
-
-    from inkreader import cli
-
     line = SHARED / "data" / "hooker" / "lines" / "JDH_2_16_32_001__r2l12.jpg"  # a val line
     options = ("--lm", "default", "--lexicon", "default", "--tta")
     assert cli.main(["read", str(line), "--json", *options]) == 0

@@ -16,6 +16,7 @@ from inkreader.datasets import load_tsv
 from inkreader.errors import DatasetError, InkreaderError
 from inkreader.synth import SynthConfig, Synthesizer, generate
 from inkreader.synth_fonts import find_fonts
+from inkreader.synth_render import PageContext, render_line
 from inkreader.synth_text import TextSampler, load_corpus, load_gnhk_words
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -188,8 +189,6 @@ def test_a_line_that_fails_to_render_is_redrawn_deterministically(fonts, config,
 
 
 def test_page_context_renders_neighbours_and_back(fonts):
-    from inkreader.synth_render import PageContext, render_line
-
     face = fonts[0]
     context = PageContext(above="Hypothesis gjpq", below="Below the line", back="the back")
     alone = render_line("Dear Sir", face, np.random.default_rng(5))

@@ -20,9 +20,9 @@ from inkreader.augment import LEGACY, AugmentConfig
 from inkreader.charset import Charset
 from inkreader.cli import main
 from inkreader.datasets import ctc_feasible, holdout, load_dataset
-from inkreader.errors import DatasetError
-from inkreader.model import load_checkpoint
-from inkreader.preprocess import TAIL_MARGIN
+from inkreader.errors import DatasetError, InkreaderError
+from inkreader.model import HandwritingRecognizer, ModelConfig, load_checkpoint
+from inkreader.preprocess import TAIL_MARGIN, prepare_line, read_gray, stack_lines
 from inkreader.train import fit, lr_factor, make_optimizer, precision_warning
 from inkreader.trainconfig import (
     ConfigError,
@@ -32,7 +32,7 @@ from inkreader.trainconfig import (
     dump_config,
     load_config,
 )
-from inkreader.traindata import LineImages, collate, load_source
+from inkreader.traindata import LineImages, collate, load_source, read_exclude_list
 
 from .conftest import HOOKER_TSV, ROOT
 
@@ -107,8 +107,6 @@ def test_exclude_list_leaves_out_pages_and_lines(tmp_path, caplog):
 
 
 def test_the_shipped_exclude_list_names_78_hooker_train_lines():
-    from inkreader.traindata import read_exclude_list
-
     names = read_exclude_list(ROOT / "configs" / "hooker-train-exclude.txt")
     samples = load_dataset(HOOKER_TSV)
     out = [s for s in samples if s.page_key in names]
@@ -184,7 +182,6 @@ def test_lr_schedule_warms_up_then_decays_to_floor():
 
 @pytest.mark.parametrize("decay_norms", [True, False])
 def test_decay_norms_false_decays_only_the_weight_matrices(tiny_tsvs, tmp_path, decay_norms):
-    from inkreader.model import HandwritingRecognizer, ModelConfig
     model = HandwritingRecognizer(ModelConfig())
     cfg = tiny_config(*tiny_tsvs, tmp_path, lr=0.1, weight_decay=0.5, decay_norms=decay_norms)
     opt = make_optimizer(model, cfg)
@@ -224,7 +221,6 @@ def test_loss_goes_down_and_best_model_reads_an_image(tmp_path, tiny_tsvs):
     assert (tmp_path / "run" / "curve.png").stat().st_size > 1000
     model, charset, meta = load_checkpoint(best)
     assert meta["trained"] and 0 <= meta["val_cer"] <= 1.5 and len(charset) == 94
-    from inkreader.preprocess import prepare_line, read_gray, stack_lines
     line = prepare_line(read_gray(ROOT / "../shared/data/gnhk/sample_line.jpg"))
     with torch.no_grad():
         logits = model(torch.from_numpy(stack_lines([line.pixels])))
@@ -253,7 +249,6 @@ def test_resume_is_exact(tmp_path, tiny_tsvs):
 
 def test_resume_refuses_a_different_experiment(tmp_path, tiny_tsvs):
     fit(tiny_config(*tiny_tsvs, tmp_path / "a", max_steps=1))
-    from inkreader.errors import InkreaderError
     with pytest.raises(InkreaderError, match="different experiment"):
         fit(tiny_config(*tiny_tsvs, tmp_path / "a", lr=0.5))
 
