@@ -79,6 +79,14 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Adam
     return torch.optim.AdamW(groups, lr=cfg.lr)
 
 
+def mean_frame_entropy(log_probs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Mean entropy (nats) of the (T, B, C) posteriors over each line's own frames; the
+    padding frames after a line's length are left out."""
+    entropy = -(log_probs.exp() * log_probs).sum(-1)  # (T, B)
+    frames = torch.arange(log_probs.shape[0]).unsqueeze(1) < lengths.unsqueeze(0)
+    return (entropy * frames).sum() / frames.sum().clamp(min=1)
+
+
 def lr_factor(step: int, total: int, warmup: int, floor: float) -> float:
     """Linear warm-up, then cosine decay from 1 to ``floor`` at ``total`` steps."""
     if step < warmup:
@@ -276,8 +284,12 @@ def _fit(cfg: TrainConfig, stop: _StopOnSignal) -> Path:
             log_probs = logits.float().log_softmax(-1)
             in_lengths = run.model.output_lengths(batch["widths"])
             loss = ctc(log_probs, batch["targets"], in_lengths, batch["target_lengths"])
+            objective = loss
+            if cfg.confidence_penalty:
+                objective = loss - cfg.confidence_penalty * mean_frame_entropy(log_probs,
+                                                                               in_lengths)
             run.opt.zero_grad(set_to_none=True)
-            loss.backward()
+            objective.backward()
             torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.grad_clip)
             run.opt.step()
             run.step += 1

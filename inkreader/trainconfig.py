@@ -54,6 +54,10 @@ class TrainConfig:
     weight_decay: float = 1e-4
     # false: no weight decay on biases and BatchNorm parameters (train.make_optimizer)
     decay_norms: bool = True
+    # the CTC loss minus this times the mean entropy of the frames' posteriors (a confidence
+    # penalty, Pereyra et al. 2017): it keeps the network from putting all of a frame's mass on
+    # one class, a regulariser that does not touch the weights. 0 = off.
+    confidence_penalty: float = 0.0
     warmup_steps: int = 400
     min_lr_ratio: float = 0.05  # cosine decay to lr * this at the last step
     grad_clip: float = 5.0
@@ -87,6 +91,9 @@ class TrainConfig:
             raise ConfigError(f"x_scale must be within {low:g}-{high:g}, got {self.x_scale}")
         if self.tail_margin < 0:
             raise ConfigError(f"tail_margin must be 0 or more pixels, got {self.tail_margin}")
+        if self.confidence_penalty < 0:
+            raise ConfigError(f"confidence_penalty must be 0 or more, got "
+                              f"{self.confidence_penalty}")
         if self.precision not in ("fp32", "bf16"):
             raise ConfigError(f"precision must be 'fp32' or 'bf16', got {self.precision!r}")
 
@@ -109,6 +116,8 @@ class TrainConfig:
             del d["x_scale"]
         if d["decay_norms"]:  # added later (stage 12): older runs still resume
             del d["decay_norms"]
+        if not d["confidence_penalty"]:  # added later (stage 13)
+            del d["confidence_penalty"]
         for key in ("p_mask", "mask_count", "mask_px"):  # added later (column masks)
             if d["augment"][key] == getattr(DEFAULT, key):
                 del d["augment"][key]

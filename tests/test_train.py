@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import signal
 import subprocess
@@ -23,7 +24,13 @@ from inkreader.datasets import ctc_feasible, holdout, load_dataset
 from inkreader.errors import DatasetError, InkreaderError
 from inkreader.model import HandwritingRecognizer, ModelConfig, load_checkpoint
 from inkreader.preprocess import TAIL_MARGIN, prepare_line, read_gray, stack_lines
-from inkreader.train import fit, lr_factor, make_optimizer, precision_warning
+from inkreader.train import (
+    fit,
+    lr_factor,
+    make_optimizer,
+    mean_frame_entropy,
+    precision_warning,
+)
 from inkreader.trainconfig import (
     ConfigError,
     DataSource,
@@ -196,6 +203,37 @@ def test_decay_norms_false_decays_only_the_weight_matrices(tiny_tsvs, tmp_path, 
     assert any(p.ndim == 1 for p in model.parameters())  # BatchNorm and biases exist
     # older runs (one parameter group, every parameter decayed) resume: no new key for them
     assert ("decay_norms" in cfg.experiment_key()) is (not decay_norms)
+
+
+def test_mean_frame_entropy_leaves_out_the_padding_frames():
+    uniform = torch.full((5, 2, 4), -math.log(4))
+    padded = uniform.clone()
+    padded[2:, 1] = torch.tensor([0.0, -50.0, -50.0, -50.0])  # line 1's padding: certain frames
+    lengths = torch.tensor([5, 2])
+    assert mean_frame_entropy(padded, lengths).item() == pytest.approx(math.log(4))
+    certain = torch.full((3, 1, 4), -50.0)
+    certain[..., 0] = 0.0
+    assert mean_frame_entropy(certain, torch.tensor([3])).item() == pytest.approx(0, abs=1e-6)
+
+
+def test_confidence_penalty_keeps_the_posteriors_less_certain(tmp_path, tiny_tsvs):
+    with pytest.raises(ConfigError, match="confidence_penalty"):
+        tiny_config(*tiny_tsvs, tmp_path, confidence_penalty=-0.1)
+    line = prepare_line(read_gray(ROOT / "../shared/data/gnhk/sample_line.jpg"))
+    x = torch.from_numpy(stack_lines([line.pixels]))
+    entropy = {}
+    for penalty in (0.0, 3.0):
+        cfg = tiny_config(*tiny_tsvs, tmp_path / str(penalty), epochs=1, lr=3e-3,
+                          confidence_penalty=penalty)
+        fit(cfg)
+        model = HandwritingRecognizer(ModelConfig(dropout=cfg.dropout))
+        model.load_state_dict(_weights(tmp_path / str(penalty) / "last.pt"))
+        with torch.no_grad():
+            log_probs = model.eval()(x).log_softmax(-1)
+        entropy[penalty] = mean_frame_entropy(log_probs, torch.tensor([x.shape[-1] // 8])).item()
+        # runs without the key resume as before: it is not part of their experiment
+        assert ("confidence_penalty" in cfg.experiment_key()) is (penalty > 0)
+    assert entropy[3.0] > entropy[0.0] + 0.1, entropy
 
 
 def test_bf16_on_a_cpu_that_only_emulates_it_is_warned_about(tmp_path, tiny_tsvs, caplog,
