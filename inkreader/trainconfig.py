@@ -116,7 +116,7 @@ class TrainConfig:
             del d["x_scale"]
         if d["decay_norms"]:  # added later (stage 12): older runs still resume
             del d["decay_norms"]
-        if not d["confidence_penalty"]:  # added later (stage 13)
+        if not d["confidence_penalty"]:  # added later (session 15)
             del d["confidence_penalty"]
         for key in ("p_mask", "mask_count", "mask_px"):  # added later (column masks)
             if d["augment"][key] == getattr(DEFAULT, key):
