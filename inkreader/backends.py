@@ -330,3 +330,12 @@ def embedded_x_scale(backend: Backend) -> float:
                     low, high)
         return 1.0
     return scale
+
+
+def embedded_deslant(backend: Backend) -> bool:
+    """Whether an inkreader export's model config says lines are read deslanted (no without)."""
+    raw = backend.metadata.get("inkreader.config")
+    try:
+        return bool(json.loads(raw).get("deslant", False)) if raw else False
+    except (ValueError, AttributeError, TypeError):
+        return False  # embedded_x_scale has warned about the same config

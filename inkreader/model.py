@@ -41,6 +41,9 @@ class ModelConfig:
     # reference pipeline, exactly): a line is resized to height 96 and then stretched by this.
     # The network does not depend on it; ``inkreader tune-scale`` chooses it on a val split.
     x_scale: float = 1.0
+    # Lines are sheared upright before reading (preprocess.upright; variable width only), as
+    # the model was trained. Not architecture either; the reference reads lines as they are.
+    deslant: bool = False
 
     def __post_init__(self) -> None:
         low, high = X_SCALE_RANGE

@@ -30,6 +30,7 @@ from .backends import (
     checkpoint_backend,
     cpu_count,
     embedded_charset,
+    embedded_deslant,
     embedded_x_scale,
     export_cache_path,
     file_backend,
@@ -137,7 +138,7 @@ class Recognizer:
     def __init__(self, backend: Backend, charset: Charset, *, height: int,
                  fixed_width: int | None, batch_size: int = DEFAULT_BATCH,
                  designated: Designated | None = None, decoder: Decoder | None = None,
-                 x_scale: float = 1.0, tta: bool = False):
+                 x_scale: float = 1.0, deslant: bool = False, tta: bool = False):
         if backend.num_classes is not None and backend.num_classes != charset.num_classes:
             raise CharsetError(f"the charset has {len(charset)} symbols ({charset.num_classes} "
                                f"classes with the blank) but {backend.source} outputs "
@@ -148,6 +149,7 @@ class Recognizer:
         self.fixed_width = fixed_width
         # the model's horizontal scale (variable width only: the fixed width is the reference's)
         self.x_scale = 1.0 if fixed_width is not None else x_scale
+        self.deslant = deslant  # sheared upright before reading (a model trained that way)
         self.batch_size = backend.static_batch or max(1, batch_size)
         self.decoder = decoder or GreedyDecoder(charset, designated)
         self.tta = tta
@@ -198,15 +200,18 @@ class Recognizer:
             height = engine.height or HEIGHT
             width = engine.static_width or (FIXED_WIDTH if fixed_width else None)
             x_scale = embedded_x_scale(engine)
+            deslant = embedded_deslant(engine)
         else:
             engine, charset, config = _checkpoint_engine(path, backend, device, threads, asked,
                                                          streams, precision, charlist)
             height = config["height"]
             width = config["fixed_width"] if fixed_width else None
             x_scale = config.get("x_scale", 1.0)
+            deslant = bool(config.get("deslant", False))
         log.debug("model %s on %s (%d threads, %d streams)", path, backend, threads, streams)
         return cls(engine, charset, height=height, fixed_width=width, batch_size=batch_size,
-                   designated=designated, decoder=decoder, x_scale=x_scale, tta=tta)
+                   designated=designated, decoder=decoder, x_scale=x_scale, deslant=deslant,
+                   tta=tta)
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -305,7 +310,8 @@ class Recognizer:
         if width > MAX_LINE_WIDTH:
             raise ImageError(f"{item.name}: {width} px wide at height {self.height} (limit "
                              f"{MAX_LINE_WIDTH:,}): not a single text line; cut it into lines")
-        return prepare_line(gray, self.height, self.fixed_width, item.name, self.x_scale)
+        return prepare_line(gray, self.height, self.fixed_width, item.name, self.x_scale,
+                            self.deslant)
 
     def _probe_width(self, path: str | Path) -> int:
         """The width at the model's height from the image header alone (for sorting; a file
@@ -398,13 +404,14 @@ def _choose_charset(charlist: str | Path | None, own: Charset | None,
 def _result(name: str, decoded: DecodedLine, line: Line, stride: float,
             charset: Charset) -> LineResult:
     """Frame spans -> x-spans in the original image: frame t covers input columns
-    [t * stride, (t + 1) * stride) at the model's height, times ``line.scale``, clamped."""
+    [t * stride, (t + 1) * stride) at the model's height, less ``line.shift``, times
+    ``line.scale``, clamped."""
     height, width = line.source_size
     chars = []
     for k, (s, e), conf in zip(decoded.classes, decoded.spans, decoded.char_confidences,
                                strict=True):
-        x0 = min(int(s * stride * line.scale), width - 1)
-        x1 = min(max(math.ceil(e * stride * line.scale), x0 + 1), width)
+        x0 = min(max(0, int((s * stride - line.shift) * line.scale)), width - 1)
+        x1 = min(max(math.ceil((e * stride - line.shift) * line.scale), x0 + 1), width)
         chars.append(CharResult(charset.symbols[k - 1], float(conf), x0, x1))
     return LineResult(name, decoded.text, decoded.confidence, chars, size=(height, width))
 

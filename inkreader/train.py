@@ -123,7 +123,8 @@ class Run:
         self.charset = Charset.gnhk()
         self.model = HandwritingRecognizer(ModelConfig(dropout=cfg.dropout,
                                                        num_classes=self.charset.num_classes,
-                                                       x_scale=cfg.x_scale))
+                                                       x_scale=cfg.x_scale,
+                                                       deslant=cfg.deslant))
         self.opt = make_optimizer(self.model, cfg)
         self.epoch, self.batch, self.step, self.lines_seen = 0, 0, 0, 0
         self.best_cer, self.elapsed = float("inf"), 0.0
@@ -234,9 +235,9 @@ def _fit(cfg: TrainConfig, stop: _StopOnSignal) -> Path:
     run.model.to(memory_format=torch.channels_last)
     height = run.model.config.height
     sources = [load_source(s, run.charset, height, cfg.max_width, rank == 0,
-                           x_scale=cfg.x_scale) for s in cfg.train]
+                           x_scale=cfg.x_scale, deslant=cfg.deslant) for s in cfg.train]
     val = load_source(cfg.val, run.charset, height, cfg.max_width, rank == 0, held_out=True,
-                      x_scale=cfg.x_scale)
+                      x_scale=cfg.x_scale, deslant=cfg.deslant)
     # the run folder appears once the run can start: a typo in a path leaves nothing behind
     run.dir.mkdir(parents=True, exist_ok=True)
     if rank == 0:

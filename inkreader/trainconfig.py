@@ -68,6 +68,9 @@ class TrainConfig:
     # the horizontal scale lines are read at (ModelConfig.x_scale): training lines are stretched
     # by it after resizing to height 96, and the models it writes carry it
     x_scale: float = 1.0
+    # shear every line upright (preprocess.upright) after resizing, before augmentation (which
+    # slants it again at random); the models it writes carry it and read lines the same way
+    deslant: bool = False
     # the [augment] table: any field of augment.AugmentConfig (sources with augment = true);
     # stages 0-6 name p_margin = 0.0, what they trained with
     augment: AugmentConfig = DEFAULT
@@ -114,6 +117,8 @@ class TrainConfig:
             del d["tail_margin"]
         if d["x_scale"] == 1.0:
             del d["x_scale"]
+        if not d["deslant"]:  # added later (session 19)
+            del d["deslant"]
         if d["decay_norms"]:  # added later (stage 12): older runs still resume
             del d["decay_norms"]
         if not d["confidence_penalty"]:  # added later (session 15)

@@ -24,7 +24,7 @@ from .charset import Charset
 from .datasets import LineSample, ctc_feasible, holdout, load_dataset
 from .errors import DatasetError, InkreaderError
 from .pagexml import PageImages, line_image
-from .preprocess import STRIDE, pad_width, resize_to_height, stack_lines
+from .preprocess import STRIDE, pad_width, resize_to_height, stack_lines, upright
 from .trainconfig import DataSource
 
 log = logging.getLogger(__name__)
@@ -102,12 +102,14 @@ class LoadedSource:
 
 def load_source(source: DataSource, charset: Charset, height: int, max_width: int,
                 show_progress: bool = True, held_out: bool = False,
-                x_scale: float = 1.0, spread: int | None = None) -> LoadedSource:
+                x_scale: float = 1.0, spread: int | None = None,
+                deslant: bool = False) -> LoadedSource:
     """Decode, resize (to ``height``, then stretched by ``x_scale``, the horizontal scale the
-    model will read at) and encode every usable line; drop (and log by id) the unusable ones:
-    unreadable images, characters outside the charset, CTC-infeasible labels. With
-    ``source.holdout``, only the held-out pages (``held_out``, validation) or only the others.
-    ``spread`` N: only N of the lines, spread evenly over the source, the others not decoded."""
+    model will read at; with ``deslant``, sheared upright as the model will read) and encode
+    every usable line; drop (and log by id) the unusable ones: unreadable images, characters
+    outside the charset, CTC-infeasible labels. With ``source.holdout``, only the held-out
+    pages (``held_out``, validation) or only the others. ``spread`` N: only N of the lines,
+    spread evenly over the source, the others not decoded."""
     samples = source_samples(source)
     if source.holdout is not None:
         n_pages = len({s.page_key for s in samples})
@@ -137,6 +139,8 @@ def load_source(source: DataSource, charset: Charset, height: int, max_width: in
             continue
         try:
             img = resize_to_height(line_image(s, pages), height, x_scale)
+            if deslant:
+                img = upright(img)
         except InkreaderError as exc:
             dropped["unreadable"].append(f"{s.id} ({exc})")
             continue
