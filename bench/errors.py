@@ -16,11 +16,13 @@ doubled pair ("ll", "ss") is among the deletions, against all label characters.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from collections import Counter
 
 from rapidfuzz.distance import Levenshtein
+
+from inkreader.errors import DatasetError
+from inkreader.evaluate import read_report
 
 KINDS = {"replace": "substituted", "insert": "deleted", "delete": "inserted"}
 
@@ -101,14 +103,9 @@ def main() -> int:
     for path in args.reports:
         tally = Tally()
         try:
-            with open(path, encoding="utf-8", newline="") as f:
-                rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
-        except OSError as e:
-            print(f"error: {path}: {e.strerror}", file=sys.stderr)
-            return 1
-        if rows and not {"label", "prediction"} <= rows[0].keys():
-            print(f"error: {path}: not an `inkreader evaluate --report` TSV "
-                  "(no label and prediction columns)", file=sys.stderr)
+            rows = read_report(path)
+        except DatasetError as e:
+            print(f"error: {e}", file=sys.stderr)
             return 1
         for row in rows:
             tally.add(row["label"], row["prediction"])

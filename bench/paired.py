@@ -16,24 +16,23 @@ independent. A difference whose interval spans 0 is one the data cannot tell fro
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
 import numpy as np
 from scipy.stats import bootstrap
 
+from inkreader.errors import DatasetError
+from inkreader.evaluate import read_report
 
-def read_report(path: Path) -> dict[str, tuple[int, int]]:
+
+def line_errors(path: Path) -> dict[str, tuple[int, int]]:
     """id -> (edit distance, label length) of every line of one report."""
     try:
-        with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
-    except OSError as e:
-        sys.exit(f"bench/paired.py: error: {path}: {e.strerror}")
-    if not rows or not {"id", "label", "distance"} <= set(rows[0]):
-        sys.exit(f"bench/paired.py: error: {path}: not an `inkreader evaluate --report` file")
-    return {r["id"]: (int(r["distance"]), len(r["label"])) for r in rows}
+        rows = read_report(path)
+    except DatasetError as e:
+        sys.exit(f"bench/paired.py: error: {e}")
+    return {r["id"]: (r["distance"], len(r["label"])) for r in rows}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resamples", type=int, default=10000)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    a, b = read_report(args.a), read_report(args.b)
+    a, b = line_errors(args.a), line_errors(args.b)
     if a.keys() != b.keys():
         sys.exit(f"bench/paired.py: error: {args.a} and {args.b} are not reports of the same "
                  f"lines ({len(a.keys() ^ b.keys())} ids in only one of them)")

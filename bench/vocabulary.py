@@ -14,7 +14,6 @@ its letters (docs/training.md, "Words the model has seen").
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
@@ -23,6 +22,8 @@ from rapidfuzz.distance import Levenshtein
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from inkreader.datasets import load_dataset  # noqa: E402
+from inkreader.errors import DatasetError  # noqa: E402
+from inkreader.evaluate import read_report  # noqa: E402
 
 PUNCTUATION = "\"'.,;:!?()[]-"
 HOOKER = Path(__file__).resolve().parents[1].parent / "shared/data/hooker/lines.tsv"
@@ -69,12 +70,16 @@ def main() -> int:
     print("|---|---|---|---|")
     for path in args.reports:
         total = {"seen": [0.0, 0, 0], "new": [0.0, 0, 0]}
-        with open(path, encoding="utf-8", newline="") as f:
-            for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
-                for kind, (e, n, w) in word_errors(row["label"], row["prediction"], seen).items():
-                    total[kind][0] += e
-                    total[kind][1] += n
-                    total[kind][2] += w
+        try:
+            rows = read_report(path)
+        except DatasetError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        for row in rows:
+            for kind, (e, n, w) in word_errors(row["label"], row["prediction"], seen).items():
+                total[kind][0] += e
+                total[kind][1] += n
+                total[kind][2] += w
         (se, sn, sw), (ne, nn, nw) = total["seen"], total["new"]
         print(f"| {path} | {_pct(se, sn)} ({sw}) | {_pct(ne, nn)} ({nw}) "
               f"| {_pct(se + ne, sn + nn)} |")

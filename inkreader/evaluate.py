@@ -14,6 +14,7 @@ same CER ignoring case (``metrics.ErrorRates``).
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 from collections.abc import Callable
@@ -179,6 +180,28 @@ def write_report(evaluation: Evaluation, path: str | Path) -> None:
         f.write("\t".join(REPORT_COLUMNS) + "\n")
         for row in rows:
             f.write("\t".join(_one_line("" if v is None else str(v)) for v in row) + "\n")
+
+
+def read_report(path: str | Path) -> list[dict]:
+    """The rows of a ``write_report`` file (TSV or JSON lines) as dicts of ``REPORT_COLUMNS``,
+    ``distance`` an int; ``DatasetError`` names the file when it is missing or not a report."""
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            if path.suffix.lower() in (".json", ".jsonl"):
+                rows = [json.loads(line) for line in f if line.strip()]
+            else:
+                rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    except OSError as e:
+        raise DatasetError(f"{path}: {e.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, csv.Error):
+        rows = []
+    if not rows or not all(isinstance(r, dict) and set(REPORT_COLUMNS) <= r.keys()
+                           for r in rows):
+        raise DatasetError(f"{path}: not an `inkreader evaluate --report` file")
+    for r in rows:
+        r["distance"] = int(r["distance"])
+    return rows
 
 
 def _one_line(value: str) -> str:

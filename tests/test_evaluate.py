@@ -14,6 +14,8 @@ import pytest
 from inkreader.charset import Charset
 from inkreader.cli import main
 from inkreader.decode import DEFAULT_BEAM_WIDTH, DEFAULT_BONUS, DEFAULT_LM_WEIGHT, BeamDecoder
+from inkreader.errors import DatasetError
+from inkreader.evaluate import Evaluation, LineRecord, read_report, write_report
 from inkreader.lm import CharLM, resolve_lm_path
 from inkreader.recognizer import Recognizer
 from inkreader.trainconfig import DataSource
@@ -169,3 +171,24 @@ def test_holdout_reads_the_lines_a_training_run_validated_on(tmp_path, capsys):
     assert rc == 0 and ids == held.ids and 0 < s["lines"] < len(rows)
     assert main(["evaluate", str(tsv), "--holdout", "1.5"]) == 2
     assert "--holdout must be a fraction between 0 and 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", [".tsv", ".jsonl"])
+def test_read_report_reads_what_write_report_wrote(tmp_path, suffix):
+    records = [LineRecord("a.jpg", "Dear Sir", "Dear Sin", 1),
+               LineRecord("b.jpg", "lost line", "", 9, error="b.jpg: file not found")]
+    path = tmp_path / f"r{suffix}"
+    write_report(Evaluation(records=records), path)
+    rows = read_report(path)
+    assert [(r["id"], r["label"], r["prediction"], r["distance"]) for r in rows] == [
+        ("a.jpg", "Dear Sir", "Dear Sin", 1), ("b.jpg", "lost line", "", 9)]
+    assert rows[1]["error"] == "b.jpg: file not found"
+
+
+def test_read_report_names_a_file_that_is_not_one(tmp_path):
+    notes = tmp_path / "notes.tsv"
+    notes.write_text("a\tb\n1\t2\n", encoding="utf-8")
+    with pytest.raises(DatasetError, match="notes.tsv: not an `inkreader evaluate --report`"):
+        read_report(notes)
+    with pytest.raises(DatasetError, match="gone.jsonl: No such file"):
+        read_report(tmp_path / "gone.jsonl")
