@@ -332,10 +332,11 @@ def embedded_x_scale(backend: Backend) -> float:
     return scale
 
 
-def embedded_deslant(backend: Backend) -> bool:
-    """Whether an inkreader export's model config says lines are read deslanted (no without)."""
+def embedded_flag(backend: Backend, key: str) -> bool:
+    """A yes/no reading setting of an inkreader export's model config ("deslant", "band"; no
+    without it)."""
     raw = backend.metadata.get("inkreader.config")
     try:
-        return bool(json.loads(raw).get("deslant", False)) if raw else False
+        return bool(json.loads(raw).get(key, False)) if raw else False
     except (ValueError, AttributeError, TypeError):
         return False  # embedded_x_scale has warned about the same config

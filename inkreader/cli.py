@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 
 from .errors import InkreaderError
@@ -53,9 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     except InkreaderError as exc:
         print(f"inkreader {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"inkreader {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or a training run stopped before its first step
+        print(f"inkreader {args.command}: {exc or 'interrupted'}", file=sys.stderr)
+        return 128 + getattr(exc, "signum", signal.SIGINT)
 
 
 if __name__ == "__main__":

@@ -19,3 +19,14 @@ class ModelError(InkreaderError):
 
 class DatasetError(InkreaderError):
     """A dataset description (gt file, TSV, PAGE-XML) that cannot be parsed."""
+
+
+class TrainingStopped(KeyboardInterrupt):
+    """SIGTERM / SIGINT before a run's first step (while its lines load): nothing to save.
+
+    A KeyboardInterrupt, not an InkreaderError: the handlers that skip a bad line or file
+    (``except InkreaderError``) must not swallow it."""
+
+    def __init__(self, message: str, signum: int):
+        super().__init__(message)
+        self.signum = signum

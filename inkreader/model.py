@@ -44,6 +44,9 @@ class ModelConfig:
     # Lines are sheared upright before reading (preprocess.upright; variable width only), as
     # the model was trained. Not architecture either; the reference reads lines as they are.
     deslant: bool = False
+    # Lines are cut to their ink band before resizing (preprocess.ink_band; variable width
+    # only), as the model was trained; the reference reads lines as they are.
+    band: bool = False
 
     def __post_init__(self) -> None:
         low, high = X_SCALE_RANGE

@@ -33,12 +33,20 @@ MAX_PIXELS = 100_000_000  # refuse decompression bombs before decoding
 # ground) is at least this many levels long and this many times longer than the dark tail.
 # Dark-ink lines have the long tail on the dark side; the most lopsided of the 6,896 Hooker
 # lines and 3,000 synthetic lines had a bright tail 0.69x and 1.8x the dark one.
+INVERT_MIN_CONTRAST = 64
+INVERT_RATIO = 4.0
 # Deslanting (``upright``, models with ``deslant``): the shears tried, dx per dy (positive: the
 # writing leans right). The Hooker hand leans 0.65 (median of its lines; its letters' medians
 # 0.35-0.9), synthetic fonts from -0.2 to 0.5; step 0.05 is under 3 degrees.
 DESLANT_SHEARS = np.round(np.arange(-0.6, 1.2001, 0.05), 2)
-INVERT_MIN_CONTRAST = 64
-INVERT_RATIO = 4.0
+# The ink band (``ink_band``, models with ``band``): a line is cut to the rows between these
+# quantiles of its ink (Otsu, counted row by row), widened above and below by
+# BAND_PAD of the band's height, before it is resized to height 96; the letters then fill the
+# rows whatever paper the crop kept above and below them (the Hooker crops' ink fills a median
+# 58 % of their height). A line whose ink is under BAND_MIN_INK of its pixels is kept whole.
+BAND_QUANTILES = (0.01, 0.99)
+BAND_PAD = 0.15
+BAND_MIN_INK = 0.002
 _JPEG_EOI = b"\xff\xd9"
 
 
@@ -181,6 +189,30 @@ def upright(gray: np.ndarray, shear: float | None = None) -> np.ndarray:
                           borderMode=cv2.BORDER_CONSTANT, borderValue=paper)
 
 
+def ink_band(gray: np.ndarray) -> tuple[int, int]:
+    """Rows ``(top, bottom)`` (bottom exclusive) of a line's ink band (``BAND_QUANTILES``,
+    ``BAND_PAD``): the ink is the dark Otsu class, or the light one for light ink on a dark
+    ground (``light_on_dark``). All rows for a line with almost no ink."""
+    h = gray.shape[0]
+    _, dark = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    rows = dark.sum(axis=1, dtype=np.float64)
+    if light_on_dark(gray):
+        rows = gray.shape[1] - rows
+    if rows.sum() < BAND_MIN_INK * gray.size:
+        return 0, h
+    mass = np.cumsum(rows) / rows.sum()
+    top = int(np.searchsorted(mass, BAND_QUANTILES[0]))
+    bottom = int(np.searchsorted(mass, BAND_QUANTILES[1])) + 1
+    pad = round(BAND_PAD * (bottom - top))
+    return max(0, top - pad), min(h, bottom + pad)
+
+
+def crop_to_band(gray: np.ndarray) -> np.ndarray:
+    """The rows of ``gray`` in its ink band (``ink_band``)."""
+    top, bottom = ink_band(gray)
+    return gray[top:bottom]
+
+
 def light_on_dark(gray: np.ndarray) -> bool:
     """Whether a line's ink is lighter than its ground (see ``INVERT_RATIO``)."""
     lo, mid, hi = np.percentile(gray, (2, 50, 98))
@@ -197,17 +229,22 @@ def pad_width(width: int, fixed_width: int | None, margin: int | None = None) ->
 
 
 def prepare_line(gray: np.ndarray, height: int = HEIGHT, fixed_width: int | None = None,
-                 name: str = "<image>", x_scale: float = 1.0, deslant: bool = False) -> Line:
+                 name: str = "<image>", x_scale: float = 1.0, deslant: bool = False,
+                 band: bool = False) -> Line:
     """Grayscale line -> network input: resize to ``height``, edge-pad on the right.
 
     ``fixed_width`` set: the reference contract (pad to exactly that width; wider is an error).
     ``fixed_width`` None: inkreader's variable width, stretched by ``x_scale`` (the model's
-    calibrated horizontal scale), ``TAIL_MARGIN`` more, rounded up to a multiple of 8; a line
-    of light ink on a dark ground (``light_on_dark``) is inverted first, and with ``deslant``
-    (a model trained on upright lines) sheared upright (``upright``).
+    calibrated horizontal scale), ``TAIL_MARGIN`` more, rounded up to a multiple of 8; with
+    ``band`` (a model trained that way) cut to its ink band first (``ink_band``); a line of
+    light ink on a dark ground (``light_on_dark``) is inverted, and with ``deslant`` (a model
+    trained on upright lines) sheared upright (``upright``).
     """
     if gray.ndim != 2:
         raise ImageError(f"{name}: expected a grayscale image, got shape {gray.shape}")
+    source_size = gray.shape
+    if band and fixed_width is None and gray.size:
+        gray = crop_to_band(gray)
     resized = resize_to_height(gray, height, 1.0 if fixed_width is not None else x_scale)
     w = resized.shape[1]
     if fixed_width is not None and w > fixed_width:
@@ -223,7 +260,7 @@ def prepare_line(gray: np.ndarray, height: int = HEIGHT, fixed_width: int | None
         shift, w = (resized.shape[1] - w) / 2, resized.shape[1]
     target = pad_width(w, fixed_width)
     pixels = np.pad(resized, ((0, 0), (0, target - w)), mode="edge") if target > w else resized
-    return Line(pixels=pixels, width=w, scale=scale, source_size=gray.shape,
+    return Line(pixels=pixels, width=w, scale=scale, source_size=source_size,
                 inverted=inverted, shift=shift)
 
 

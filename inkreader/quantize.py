@@ -53,7 +53,8 @@ def calibration_lines(dataset: str | Path, split: str = "train",
 
 
 def calibration_inputs(samples: list[LineSample], height: int, fixed_width: int | None,
-                       x_scale: float = 1.0, deslant: bool = False) -> Iterator[np.ndarray]:
+                       x_scale: float = 1.0, deslant: bool = False,
+                       band: bool = False) -> Iterator[np.ndarray]:
     """(1, 1, H, W) float32 raw pixels of each readable sample (the inference preprocessing);
     an unreadable one is logged and skipped."""
     from .pagexml import PageImages, line_image
@@ -63,7 +64,7 @@ def calibration_inputs(samples: list[LineSample], height: int, fixed_width: int 
     for sample in samples:
         try:
             line = prepare_line(line_image(sample, pages), height, fixed_width, str(sample.path),
-                                x_scale, deslant)
+                                x_scale, deslant, band)
         except ImageError as exc:
             log.warning("calibration line skipped: %s", exc)
             continue
@@ -103,7 +104,7 @@ def quantize_openvino(model, charset: Charset, out: str | Path, samples: list[Li
     cfg = model.config
     inputs = list(calibration_inputs(samples, cfg.height,
                                      cfg.fixed_width if fixed_width else None, cfg.x_scale,
-                                     cfg.deslant))
+                                     cfg.deslant, cfg.band))
     if not inputs:
         raise DatasetError("no readable calibration lines")
     ir = ov.convert_model(io.BytesIO(onnx_bytes(model, fixed_width)))
@@ -192,7 +193,7 @@ def check_int8(model, charset: Charset, path: str | Path, images: list[Path]) ->
         c.failures.append(f"names {names} are not {(INPUT_NAME, OUTPUT_NAME)}")
     width = None if c.dynamic else model.config.fixed_width
     lines = [prepare_line(read_gray(p), model.config.height, width, str(p), model.config.x_scale,
-                          model.config.deslant) for p in images]
+                          model.config.deslant, model.config.band) for p in images]
     batch = stack_lines([ln.pixels for ln in lines])
     torch_logits, c.ms_torch = _timed(TorchBackend(model).run, batch, len(lines))
     int8 = OpenVinoBackend(path, "CPU", 1, 1, precision="auto")

@@ -30,7 +30,7 @@ from .backends import (
     checkpoint_backend,
     cpu_count,
     embedded_charset,
-    embedded_deslant,
+    embedded_flag,
     embedded_x_scale,
     export_cache_path,
     file_backend,
@@ -138,7 +138,8 @@ class Recognizer:
     def __init__(self, backend: Backend, charset: Charset, *, height: int,
                  fixed_width: int | None, batch_size: int = DEFAULT_BATCH,
                  designated: Designated | None = None, decoder: Decoder | None = None,
-                 x_scale: float = 1.0, deslant: bool = False, tta: bool = False):
+                 x_scale: float = 1.0, deslant: bool = False, band: bool = False,
+                 tta: bool = False):
         if backend.num_classes is not None and backend.num_classes != charset.num_classes:
             raise CharsetError(f"the charset has {len(charset)} symbols ({charset.num_classes} "
                                f"classes with the blank) but {backend.source} outputs "
@@ -150,6 +151,7 @@ class Recognizer:
         # the model's horizontal scale (variable width only: the fixed width is the reference's)
         self.x_scale = 1.0 if fixed_width is not None else x_scale
         self.deslant = deslant  # sheared upright before reading (a model trained that way)
+        self.band = band  # cut to the ink band before reading (a model trained that way)
         self.batch_size = backend.static_batch or max(1, batch_size)
         self.decoder = decoder or GreedyDecoder(charset, designated)
         self.tta = tta
@@ -200,18 +202,18 @@ class Recognizer:
             height = engine.height or HEIGHT
             width = engine.static_width or (FIXED_WIDTH if fixed_width else None)
             x_scale = embedded_x_scale(engine)
-            deslant = embedded_deslant(engine)
+            deslant, band = embedded_flag(engine, "deslant"), embedded_flag(engine, "band")
         else:
             engine, charset, config = _checkpoint_engine(path, backend, device, threads, asked,
                                                          streams, precision, charlist)
             height = config["height"]
             width = config["fixed_width"] if fixed_width else None
             x_scale = config.get("x_scale", 1.0)
-            deslant = bool(config.get("deslant", False))
+            deslant, band = bool(config.get("deslant", False)), bool(config.get("band", False))
         log.debug("model %s on %s (%d threads, %d streams)", path, backend, threads, streams)
         return cls(engine, charset, height=height, fixed_width=width, batch_size=batch_size,
                    designated=designated, decoder=decoder, x_scale=x_scale, deslant=deslant,
-                   tta=tta)
+                   band=band, tta=tta)
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -311,7 +313,7 @@ class Recognizer:
             raise ImageError(f"{item.name}: {width} px wide at height {self.height} (limit "
                              f"{MAX_LINE_WIDTH:,}): not a single text line; cut it into lines")
         return prepare_line(gray, self.height, self.fixed_width, item.name, self.x_scale,
-                            self.deslant)
+                            self.deslant, self.band)
 
     def _probe_width(self, path: str | Path) -> int:
         """The width at the model's height from the image header alone (for sorting; a file

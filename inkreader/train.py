@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from .charset import Charset
 from .decode import greedy_decode
-from .errors import InkreaderError
+from .errors import InkreaderError, TrainingStopped
 from .metrics import ErrorRates
 from .model import (
     HandwritingRecognizer,
@@ -124,7 +124,7 @@ class Run:
         self.model = HandwritingRecognizer(ModelConfig(dropout=cfg.dropout,
                                                        num_classes=self.charset.num_classes,
                                                        x_scale=cfg.x_scale,
-                                                       deslant=cfg.deslant))
+                                                       deslant=cfg.deslant, band=cfg.band))
         self.opt = make_optimizer(self.model, cfg)
         self.epoch, self.batch, self.step, self.lines_seen = 0, 0, 0, 0
         self.best_cer, self.elapsed = float("inf"), 0.0
@@ -205,8 +205,9 @@ def setup_distributed() -> tuple[int, int]:
 def fit(cfg: TrainConfig) -> Path:
     """Train (or resume) the run ``cfg.out``; returns the path of its best model.
 
-    SIGTERM / SIGINT checkpoint and stop after the current step; the caller's handlers are back
-    when it returns.
+    SIGTERM / SIGINT checkpoint and stop after the current step; before the first step (while
+    the lines load, minutes for a large run) they stop at once with ``TrainingStopped``, as
+    there is nothing to save yet. The caller's handlers are back when it returns.
     """
     stop = _StopOnSignal()
     try:
@@ -235,9 +236,10 @@ def _fit(cfg: TrainConfig, stop: _StopOnSignal) -> Path:
     run.model.to(memory_format=torch.channels_last)
     height = run.model.config.height
     sources = [load_source(s, run.charset, height, cfg.max_width, rank == 0,
-                           x_scale=cfg.x_scale, deslant=cfg.deslant) for s in cfg.train]
+                           x_scale=cfg.x_scale, deslant=cfg.deslant, band=cfg.band)
+               for s in cfg.train]
     val = load_source(cfg.val, run.charset, height, cfg.max_width, rank == 0, held_out=True,
-                      x_scale=cfg.x_scale, deslant=cfg.deslant)
+                      x_scale=cfg.x_scale, deslant=cfg.deslant, band=cfg.band)
     # the run folder appears once the run can start: a typo in a path leaves nothing behind
     run.dir.mkdir(parents=True, exist_ok=True)
     if rank == 0:
@@ -260,6 +262,7 @@ def _fit(cfg: TrainConfig, stop: _StopOnSignal) -> Path:
     session_start = time.monotonic()
     session_steps = 0
     last_save = time.monotonic()
+    stop.armed = True  # from here a signal checkpoints and stops after the current step
     while run.epoch < cfg.epochs:
         plan = epoch_plan(sources, cfg.epoch_lines, cfg.batch_size, cfg.seed, run.epoch)
         plan = plan[rank::world][:steps_per_epoch]
@@ -336,10 +339,12 @@ def _worker_init(worker_id: int) -> None:
 
 
 class _StopOnSignal:
-    """SIGTERM/SIGINT ask the loop to checkpoint and stop after the current step."""
+    """SIGTERM/SIGINT ask the loop to checkpoint and stop after the current step; before the
+    loop is ``armed`` they raise ``TrainingStopped`` at once."""
 
     def __init__(self) -> None:
         self.requested = False
+        self.armed = False
         self._previous: dict = {}
         for sig in (signal.SIGTERM, signal.SIGINT):
             # not possible outside the main thread (e.g. a test runner's thread): skip there
@@ -351,6 +356,10 @@ class _StopOnSignal:
             signal.signal(sig, handler)
 
     def _handle(self, signum, frame) -> None:
+        if not self.armed:
+            raise TrainingStopped(f"signal {signum} before the first training step: stopped "
+                                  "(nothing new to save; the same command starts or resumes "
+                                  "the run)", signum)
         log.warning("signal %d: checkpointing and stopping after this step", signum)
         self.requested = True
 

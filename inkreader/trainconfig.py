@@ -71,6 +71,9 @@ class TrainConfig:
     # shear every line upright (preprocess.upright) after resizing, before augmentation (which
     # slants it again at random); the models it writes carry it and read lines the same way
     deslant: bool = False
+    # cut every line to its ink band (preprocess.ink_band) before resizing to height 96; the
+    # models it writes carry it and read lines the same way
+    band: bool = False
     # the [augment] table: any field of augment.AugmentConfig (sources with augment = true);
     # stages 0-6 name p_margin = 0.0, what they trained with
     augment: AugmentConfig = DEFAULT
@@ -119,6 +122,8 @@ class TrainConfig:
             del d["x_scale"]
         if not d["deslant"]:  # added later (session 19)
             del d["deslant"]
+        if not d["band"]:  # added later (session 22)
+            del d["band"]
         if d["decay_norms"]:  # added later (stage 12): older runs still resume
             del d["decay_norms"]
         if not d["confidence_penalty"]:  # added later (session 15)

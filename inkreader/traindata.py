@@ -24,7 +24,7 @@ from .charset import Charset
 from .datasets import LineSample, ctc_feasible, holdout, load_dataset
 from .errors import DatasetError, InkreaderError
 from .pagexml import PageImages, line_image
-from .preprocess import STRIDE, pad_width, resize_to_height, stack_lines, upright
+from .preprocess import STRIDE, crop_to_band, pad_width, resize_to_height, stack_lines, upright
 from .trainconfig import DataSource
 
 log = logging.getLogger(__name__)
@@ -103,9 +103,10 @@ class LoadedSource:
 def load_source(source: DataSource, charset: Charset, height: int, max_width: int,
                 show_progress: bool = True, held_out: bool = False,
                 x_scale: float = 1.0, spread: int | None = None,
-                deslant: bool = False) -> LoadedSource:
+                deslant: bool = False, band: bool = False) -> LoadedSource:
     """Decode, resize (to ``height``, then stretched by ``x_scale``, the horizontal scale the
-    model will read at; with ``deslant``, sheared upright as the model will read) and encode
+    model will read at; with ``band``, cut to the ink band first, and with ``deslant``, sheared
+    upright, as the model will read) and encode
     every usable line; drop (and log by id) the unusable ones: unreadable images, characters
     outside the charset, CTC-infeasible labels. With ``source.holdout``, only the held-out
     pages (``held_out``, validation) or only the others. ``spread`` N: only N of the lines,
@@ -138,7 +139,8 @@ def load_source(source: DataSource, charset: Charset, height: int, max_width: in
             dropped["charset"].append(s.id)
             continue
         try:
-            img = resize_to_height(line_image(s, pages), height, x_scale)
+            img = line_image(s, pages)
+            img = resize_to_height(crop_to_band(img) if band else img, height, x_scale)
             if deslant:
                 img = upright(img)
         except InkreaderError as exc:

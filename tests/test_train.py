@@ -25,6 +25,7 @@ from inkreader.errors import DatasetError, InkreaderError
 from inkreader.model import HandwritingRecognizer, ModelConfig, load_checkpoint
 from inkreader.preprocess import TAIL_MARGIN, prepare_line, read_gray, stack_lines
 from inkreader.train import (
+    _StopOnSignal,
     fit,
     lr_factor,
     make_optimizer,
@@ -381,6 +382,44 @@ def test_a_missing_init_checkpoint_says_how_to_start_from_the_shipped_model(tmp_
     assert main(["train", "--config", str(config), "--max-steps", "1"]) != 0
     assert "nowhere.tsv: no such dataset" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_a_signal_while_lines_load_stops_the_run_at_once(tmp_path, tiny_tsvs, monkeypatch,
+                                                         capsys):
+    """A run's lines take minutes to load: SIGTERM then stops it at once, with a message and
+    no run folder (nothing to save), even inside the loader's skip-a-bad-line handler."""
+    import inkreader.traindata as traindata
+
+    real, calls = traindata.line_image, []
+
+    def line_image(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)  # the handler runs in this (the main) thread before this ends
+        return real(*args)
+
+    monkeypatch.setattr(traindata, "line_image", line_image)
+    before = signal.getsignal(signal.SIGTERM)
+    config = tmp_path / "c.toml"
+    config.write_text(dump_config(tiny_config(*tiny_tsvs, tmp_path / "run")), encoding="utf-8")
+    assert main(["train", "--config", str(config)]) == 128 + signal.SIGTERM
+    err = capsys.readouterr().err
+    assert "signal 15 before the first training step: stopped" in err
+    assert "Traceback" not in err
+    assert len(calls) == 3 and not (tmp_path / "run").exists()
+    assert signal.getsignal(signal.SIGTERM) is before  # the caller's handler is back
+
+
+def test_a_signal_while_training_asks_for_a_checkpoint_after_the_step():
+    stop = _StopOnSignal()
+    try:
+        stop.armed = True
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.1)
+        assert stop.requested
+    finally:
+        stop.restore()
 
 
 def test_killed_run_continues_where_its_checkpoint_was(tmp_path, tiny_tsvs):
