@@ -37,7 +37,7 @@ def main() -> None:
         raise SystemExit("choose the bias on val, not on test")
     torch.set_num_threads(1)
     model, charset, _ = load_checkpoint(resolve_model_path(args.model))
-    samples, lines = read_split(args.data, args.split, model.config.x_scale)
+    samples, lines = read_split(args.data, args.split, model.config.reading)
     logp = log_posteriors(model, lines, {"id": lambda a: a})["id"]
     greedy = GreedyDecoder(charset)
     print(f"{len(samples)} {args.split} lines, model {args.model or 'default'}")

@@ -36,7 +36,7 @@ def main() -> None:
         model, charset, _ = load_checkpoint(resolve_model_path(name))
         model.eval().float()
         lines = load_source(DataSource(path=args.data, split=args.split), charset, 96, 2400,
-                            show_progress=False, x_scale=model.config.x_scale, spread=args.lines)
+                            show_progress=False, reading=model.config.reading, spread=args.lines)
         entropy, blank, frames = 0.0, 0, 0
         with torch.inference_mode():
             for start in range(0, len(lines.ids), 16):

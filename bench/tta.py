@@ -21,7 +21,7 @@ from inkreader.decode import GreedyDecoder
 from inkreader.metrics import ErrorRates
 from inkreader.model import load_checkpoint
 from inkreader.paths import resolve_model_path
-from inkreader.preprocess import prepare_line, read_gray, shift_rows, stack_lines
+from inkreader.preprocess import Reading, prepare_line, read_gray, shift_rows, stack_lines
 
 HOOKER = Path("../shared/data/hooker/lines.tsv")
 
@@ -44,12 +44,12 @@ MEANS = (("id", "right4"), ("id", "right2", "right4"), ("id", "up3", "down3"),
          ("id", "up2", "down2"), ("id", "up2", "down2", "up4", "down4"), tuple(COPIES))
 
 
-def read_split(data: Path, split: str, x_scale: float) -> tuple[list[dict], list]:
-    """The TSV rows of ``split`` and their lines prepared at the model's ``x_scale``."""
+def read_split(data: Path, split: str, reading: Reading) -> tuple[list[dict], list]:
+    """The TSV rows of ``split`` and their lines prepared as the model reads (``reading``)."""
     with open(data, encoding="utf-8", newline="") as f:
         samples = [r for r in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
                    if r["split"] == split]
-    lines = [prepare_line(read_gray(data.parent / r["file"]), x_scale=x_scale) for r in samples]
+    lines = [prepare_line(read_gray(data.parent / r["file"]), reading=reading) for r in samples]
     return samples, lines
 
 
@@ -79,7 +79,7 @@ def main() -> None:
         raise SystemExit("choose the augmentation on val, not on test")
     torch.set_num_threads(1)
     model, charset, _ = load_checkpoint(resolve_model_path(args.model))
-    samples, lines = read_split(args.data, args.split, model.config.x_scale)
+    samples, lines = read_split(args.data, args.split, model.config.reading)
     logp = log_posteriors(model, lines, COPIES)
     greedy = GreedyDecoder(charset)
 

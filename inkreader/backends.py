@@ -18,12 +18,13 @@ import json
 import logging
 import os
 import queue
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from .errors import ModelError
-from .preprocess import X_SCALE_RANGE
+from .preprocess import AS_IS, X_SCALE_RANGE, Reading
 
 log = logging.getLogger(__name__)
 
@@ -316,27 +317,24 @@ def embedded_charset(backend: Backend) -> list[str] | None:
     return symbols if isinstance(symbols, list) and symbols else None
 
 
-def embedded_x_scale(backend: Backend) -> float:
-    """The horizontal scale an inkreader export stored in its model config (1.0 without)."""
+def embedded_reading(backend: Backend) -> Reading:
+    """How an inkreader export's model reads a line (``Reading``, from the model config it
+    stored); ``Reading()``, the reference's, without one. A config that cannot be read, or an
+    x_scale outside ``X_SCALE_RANGE``, is warned about and ignored."""
     raw = backend.metadata.get("inkreader.config")
+    if not raw:
+        return AS_IS
     try:
-        scale = float(json.loads(raw).get("x_scale", 1.0)) if raw else 1.0
-    except (ValueError, AttributeError, TypeError):
+        config = json.loads(raw)
+        reading = Reading.of(config) if isinstance(config, dict) else None
+    except (ValueError, TypeError):
+        reading = None
+    if reading is None:
         log.warning("%s: unreadable embedded model config ignored", backend.source)
-        return 1.0
+        return AS_IS
     low, high = X_SCALE_RANGE
-    if not low <= scale <= high:
-        log.warning("%s: embedded x_scale %s ignored (not within %g-%g)", backend.source, scale,
-                    low, high)
-        return 1.0
-    return scale
-
-
-def embedded_flag(backend: Backend, key: str) -> bool:
-    """A yes/no reading setting of an inkreader export's model config ("deslant", "band"; no
-    without it)."""
-    raw = backend.metadata.get("inkreader.config")
-    try:
-        return bool(json.loads(raw).get(key, False)) if raw else False
-    except (ValueError, AttributeError, TypeError):
-        return False  # embedded_x_scale has warned about the same config
+    if not low <= reading.x_scale <= high:
+        log.warning("%s: embedded x_scale %s ignored (not within %g-%g)", backend.source,
+                    reading.x_scale, low, high)
+        return replace(reading, x_scale=1.0)
+    return reading

@@ -313,8 +313,7 @@ def _compare_outputs(v: Verification, model: HandwritingRecognizer, charset: Cha
 
     cfg = model.config
     width = cfg.fixed_width if v.fixed_width else None
-    lines = [prepare_line(read_gray(p), cfg.height, width, str(p), cfg.x_scale, cfg.deslant,
-                          cfg.band) for p in images]
+    lines = [prepare_line(read_gray(p), cfg.height, width, str(p), cfg.reading) for p in images]
     # Fixed width: one line per request as the reference; dynamic: one batch of all the lines
     # (proves batch and width are free), each line edge-padded to the widest.
     batches = ([stack_lines([ln.pixels]) for ln in lines] if v.fixed_width

@@ -18,7 +18,7 @@ from torch import nn
 
 from .charset import Charset
 from .errors import ModelError
-from .preprocess import X_SCALE_RANGE
+from .preprocess import X_SCALE_RANGE, Reading
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,11 @@ class ModelConfig:
         low, high = X_SCALE_RANGE
         if not low <= self.x_scale <= high:
             raise ModelError(f"model config x_scale {self.x_scale} is outside {low:g}-{high:g}")
+
+    @property
+    def reading(self) -> Reading:
+        """How lines are prepared for this model (``preprocess.Reading``)."""
+        return Reading.of(self)
 
     @property
     def stride(self) -> int:

@@ -65,6 +65,36 @@ class Line:
     shift: float = 0.0
 
 
+@dataclass(frozen=True)
+class Reading:
+    """How a model reads a variable-width line: the way it was trained, carried by its config
+    (``ModelConfig.reading``) and by its exports. ``band``: cut to the ink band (``ink_band``)
+    before the resize to height; ``x_scale``: stretched by it after (``inkreader tune-scale``
+    chooses it); ``deslant``: sheared upright last (``upright``). The reference reads lines as
+    they are (``Reading()``), and ``--fixed-width``, its pipeline, ignores all three."""
+
+    x_scale: float = 1.0
+    deslant: bool = False
+    band: bool = False
+
+    @classmethod
+    def of(cls, config) -> Reading:
+        """The reading of a ModelConfig, a TrainConfig or a model-config dict."""
+        get = config.get if isinstance(config, dict) else lambda k, d: getattr(config, k, d)
+        return cls(float(get("x_scale", 1.0)), bool(get("deslant", False)),
+                   bool(get("band", False)))
+
+    def resize(self, gray: np.ndarray, height: int = HEIGHT) -> np.ndarray:
+        """Band cut (``band``) and resize to ``height`` stretched by ``x_scale``."""
+        if self.band and gray.size:
+            gray = crop_to_band(gray)
+        return resize_to_height(gray, height, self.x_scale)
+
+
+AS_IS = Reading()  # the reference's reading: lines as they are
+
+
+
 def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
     """Bytes of any common image format -> 8-bit grayscale (H, W).
 
@@ -230,23 +260,21 @@ def pad_width(width: int, fixed_width: int | None, margin: int | None = None) ->
 
 
 def prepare_line(gray: np.ndarray, height: int = HEIGHT, fixed_width: int | None = None,
-                 name: str = "<image>", x_scale: float = 1.0, deslant: bool = False,
-                 band: bool = False) -> Line:
+                 name: str = "<image>", reading: Reading = AS_IS) -> Line:
     """Grayscale line -> network input: resize to ``height``, edge-pad on the right.
 
     ``fixed_width`` set: the reference contract (pad to exactly that width; wider is an error).
-    ``fixed_width`` None: inkreader's variable width, stretched by ``x_scale`` (the model's
-    calibrated horizontal scale), ``TAIL_MARGIN`` more, rounded up to a multiple of 8; with
-    ``band`` (a model trained that way) cut to its ink band first (``ink_band``); a line of
-    light ink on a dark ground (``light_on_dark``) is inverted, and with ``deslant`` (a model
-    trained on upright lines) sheared upright (``upright``).
+    ``fixed_width`` None: inkreader's variable width, read as the model reads (``reading``: cut
+    to its ink band, resized, stretched, all as ``Reading.resize``), ``TAIL_MARGIN`` more,
+    rounded up to a multiple of 8; a line of light ink on a dark ground (``light_on_dark``) is
+    inverted, and with ``reading.deslant`` then sheared upright (``upright``).
     """
     if gray.ndim != 2:
         raise ImageError(f"{name}: expected a grayscale image, got shape {gray.shape}")
     source_size = gray.shape
-    if band and fixed_width is None and gray.size:
-        gray = crop_to_band(gray)
-    resized = resize_to_height(gray, height, 1.0 if fixed_width is not None else x_scale)
+    if fixed_width is not None:
+        reading = AS_IS  # the reference pipeline, exactly
+    resized = reading.resize(gray, height)  # the band cut keeps the columns: `scale` holds
     w = resized.shape[1]
     if fixed_width is not None and w > fixed_width:
         raise ImageError(
@@ -256,7 +284,7 @@ def prepare_line(gray: np.ndarray, height: int = HEIGHT, fixed_width: int | None
     if inverted:
         resized = 255 - resized
     scale, shift = gray.shape[1] / w, 0.0
-    if deslant and fixed_width is None:
+    if reading.deslant:
         resized = upright(resized)
         shift, w = (resized.shape[1] - w) / 2, resized.shape[1]
     target = pad_width(w, fixed_width)

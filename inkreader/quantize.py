@@ -29,6 +29,7 @@ import numpy as np
 from .charset import Charset
 from .datasets import LineSample, load_dataset
 from .errors import DatasetError, ImageError, ModelError
+from .preprocess import AS_IS, Reading
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +54,9 @@ def calibration_lines(dataset: str | Path, split: str = "train",
 
 
 def calibration_inputs(samples: list[LineSample], height: int, fixed_width: int | None,
-                       x_scale: float = 1.0, deslant: bool = False,
-                       band: bool = False) -> Iterator[np.ndarray]:
-    """(1, 1, H, W) float32 raw pixels of each readable sample (the inference preprocessing);
-    an unreadable one is logged and skipped."""
+                       reading: Reading = AS_IS) -> Iterator[np.ndarray]:
+    """(1, 1, H, W) float32 raw pixels of each readable sample (the inference preprocessing,
+    read as ``reading``); an unreadable one is logged and skipped."""
     from .pagexml import PageImages, line_image
     from .preprocess import prepare_line, stack_lines
 
@@ -64,7 +64,7 @@ def calibration_inputs(samples: list[LineSample], height: int, fixed_width: int 
     for sample in samples:
         try:
             line = prepare_line(line_image(sample, pages), height, fixed_width, str(sample.path),
-                                x_scale, deslant, band)
+                                reading)
         except ImageError as exc:
             log.warning("calibration line skipped: %s", exc)
             continue
@@ -103,8 +103,7 @@ def quantize_openvino(model, charset: Charset, out: str | Path, samples: list[Li
         raise ModelError(f"{existing[0]}: already exists (use --force to overwrite)")
     cfg = model.config
     inputs = list(calibration_inputs(samples, cfg.height,
-                                     cfg.fixed_width if fixed_width else None, cfg.x_scale,
-                                     cfg.deslant, cfg.band))
+                                     cfg.fixed_width if fixed_width else None, cfg.reading))
     if not inputs:
         raise DatasetError("no readable calibration lines")
     ir = ov.convert_model(io.BytesIO(onnx_bytes(model, fixed_width)))
@@ -192,8 +191,8 @@ def check_int8(model, charset: Charset, path: str | Path, images: list[Path]) ->
     if names != (INPUT_NAME, OUTPUT_NAME):
         c.failures.append(f"names {names} are not {(INPUT_NAME, OUTPUT_NAME)}")
     width = None if c.dynamic else model.config.fixed_width
-    lines = [prepare_line(read_gray(p), model.config.height, width, str(p), model.config.x_scale,
-                          model.config.deslant, model.config.band) for p in images]
+    lines = [prepare_line(read_gray(p), model.config.height, width, str(p), model.config.reading)
+             for p in images]
     batch = stack_lines([ln.pixels for ln in lines])
     torch_logits, c.ms_torch = _timed(TorchBackend(model).run, batch, len(lines))
     int8 = OpenVinoBackend(path, "CPU", 1, 1, precision="auto")

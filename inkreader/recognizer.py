@@ -30,8 +30,7 @@ from .backends import (
     checkpoint_backend,
     cpu_count,
     embedded_charset,
-    embedded_flag,
-    embedded_x_scale,
+    embedded_reading,
     export_cache_path,
     file_backend,
     touch_cached,
@@ -41,9 +40,11 @@ from .decode import DecodedLine, Decoder, Designated, GreedyDecoder, log_softmax
 from .errors import CharsetError, ImageError, ModelError
 from .paths import resolve_model_path
 from .preprocess import (
+    AS_IS,
     FIXED_WIDTH,
     HEIGHT,
     Line,
+    Reading,
     pad_width,
     prepare_line,
     read_gray,
@@ -138,8 +139,7 @@ class Recognizer:
     def __init__(self, backend: Backend, charset: Charset, *, height: int,
                  fixed_width: int | None, batch_size: int = DEFAULT_BATCH,
                  designated: Designated | None = None, decoder: Decoder | None = None,
-                 x_scale: float = 1.0, deslant: bool = False, band: bool = False,
-                 tta: bool = False):
+                 reading: Reading = AS_IS, tta: bool = False):
         if backend.num_classes is not None and backend.num_classes != charset.num_classes:
             raise CharsetError(f"the charset has {len(charset)} symbols ({charset.num_classes} "
                                f"classes with the blank) but {backend.source} outputs "
@@ -148,10 +148,8 @@ class Recognizer:
         self.charset = charset
         self.height = height
         self.fixed_width = fixed_width
-        # the model's horizontal scale (variable width only: the fixed width is the reference's)
-        self.x_scale = 1.0 if fixed_width is not None else x_scale
-        self.deslant = deslant  # sheared upright before reading (a model trained that way)
-        self.band = band  # cut to the ink band before reading (a model trained that way)
+        # how the model reads a line (variable width only: the fixed width is the reference's)
+        self.reading = AS_IS if fixed_width is not None else reading
         self.batch_size = backend.static_batch or max(1, batch_size)
         self.decoder = decoder or GreedyDecoder(charset, designated)
         self.tta = tta
@@ -201,19 +199,16 @@ class Recognizer:
             charset = _choose_charset(charlist, own, engine.num_classes, path)
             height = engine.height or HEIGHT
             width = engine.static_width or (FIXED_WIDTH if fixed_width else None)
-            x_scale = embedded_x_scale(engine)
-            deslant, band = embedded_flag(engine, "deslant"), embedded_flag(engine, "band")
+            reading = embedded_reading(engine)
         else:
             engine, charset, config = _checkpoint_engine(path, backend, device, threads, asked,
                                                          streams, precision, charlist)
             height = config["height"]
             width = config["fixed_width"] if fixed_width else None
-            x_scale = config.get("x_scale", 1.0)
-            deslant, band = bool(config.get("deslant", False)), bool(config.get("band", False))
+            reading = Reading.of(config)
         log.debug("model %s on %s (%d threads, %d streams)", path, backend, threads, streams)
         return cls(engine, charset, height=height, fixed_width=width, batch_size=batch_size,
-                   designated=designated, decoder=decoder, x_scale=x_scale, deslant=deslant,
-                   band=band, tta=tta)
+                   designated=designated, decoder=decoder, reading=reading, tta=tta)
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -232,7 +227,7 @@ class Recognizer:
         for i, (a, name) in enumerate(zip(images, names, strict=True)):
             h, w = a.shape[:2] if a.ndim >= 2 and a.size else (1, 0)
             items.append(_Item(i, name, (lambda a=a: a),
-                               resized_width(h, w, self.height, self.x_scale) if w else 0))
+                               resized_width(h, w, self.height, self.reading.x_scale) if w else 0))
         return self._read(items)
 
     def _read(self, items: list[_Item]) -> list[LineResult]:
@@ -305,15 +300,14 @@ class Recognizer:
         if gray.ndim != 2 or gray.size == 0:
             raise ImageError(f"{item.name}: expected a non-empty (H, W) gray image, got shape "
                              f"{gray.shape}")
-        width = resized_width(*gray.shape, self.height, self.x_scale)
+        width = resized_width(*gray.shape, self.height, self.reading.x_scale)
         if self.backend.static_width and width > self.backend.static_width:
             raise ImageError(f"{item.name}: {width} px wide at height {self.height}, wider than "
                              f"the model's fixed input width {self.backend.static_width}")
         if width > MAX_LINE_WIDTH:
             raise ImageError(f"{item.name}: {width} px wide at height {self.height} (limit "
                              f"{MAX_LINE_WIDTH:,}): not a single text line; cut it into lines")
-        return prepare_line(gray, self.height, self.fixed_width, item.name, self.x_scale,
-                            self.deslant, self.band)
+        return prepare_line(gray, self.height, self.fixed_width, item.name, self.reading)
 
     def _probe_width(self, path: str | Path) -> int:
         """The width at the model's height from the image header alone (for sorting; a file
@@ -323,7 +317,7 @@ class Recognizer:
         try:
             with Image.open(path) as im:
                 w, h = im.size
-            return resized_width(h, w, self.height, self.x_scale)
+            return resized_width(h, w, self.height, self.reading.x_scale)
         except Exception:
             return 0
 

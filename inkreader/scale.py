@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .datasets import LineSample
@@ -54,15 +54,15 @@ def tune_scale(samples: list[LineSample], recognizer,
     for s in scales:
         if not low <= s <= high:
             raise DatasetError(f"scale {s} is outside {low:g}-{high:g}")
-    own, results = recognizer.x_scale, []
+    own, results = recognizer.reading, []
     try:
         for s in scales:
-            recognizer.x_scale = s
+            recognizer.reading = replace(own, x_scale=s)
             rates = evaluate(samples, recognizer).rates
             results.append(ScaleResult(s, rates.cer, rates.wer))
             log.info("x_scale %.3g: CER %.2f %%", s, 100 * rates.cer)
     finally:
-        recognizer.x_scale = own
+        recognizer.reading = own
     best = min(results, key=lambda r: (r.cer, abs(r.scale - 1.0)))
     return best.scale, results
 

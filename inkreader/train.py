@@ -236,10 +236,9 @@ def _fit(cfg: TrainConfig, stop: _StopOnSignal) -> Path:
     run.model.to(memory_format=torch.channels_last)
     height = run.model.config.height
     sources = [load_source(s, run.charset, height, cfg.max_width, rank == 0,
-                           x_scale=cfg.x_scale, deslant=cfg.deslant, band=cfg.band)
-               for s in cfg.train]
+                           reading=cfg.reading) for s in cfg.train]
     val = load_source(cfg.val, run.charset, height, cfg.max_width, rank == 0, held_out=True,
-                      x_scale=cfg.x_scale, deslant=cfg.deslant, band=cfg.band)
+                      reading=cfg.reading)
     # the run folder appears once the run can start: a typo in a path leaves nothing behind
     run.dir.mkdir(parents=True, exist_ok=True)
     if rank == 0:

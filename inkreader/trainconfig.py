@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .augment import DEFAULT, LEGACY, AugmentConfig
 from .errors import InkreaderError
-from .preprocess import TAIL_MARGIN, X_SCALE_RANGE
+from .preprocess import TAIL_MARGIN, X_SCALE_RANGE, Reading
 
 
 class ConfigError(InkreaderError):
@@ -102,6 +102,11 @@ class TrainConfig:
                               f"{self.confidence_penalty}")
         if self.precision not in ("fp32", "bf16"):
             raise ConfigError(f"precision must be 'fp32' or 'bf16', got {self.precision!r}")
+
+    @property
+    def reading(self) -> Reading:
+        """How its lines are prepared, as the models it writes will read them."""
+        return Reading.of(self)
 
     def with_overrides(self, **kw) -> TrainConfig:
         return replace(self, **{k: v for k, v in kw.items() if v is not None})

@@ -24,7 +24,7 @@ from .charset import Charset
 from .datasets import LineSample, ctc_feasible, holdout, load_dataset
 from .errors import DatasetError, InkreaderError
 from .pagexml import PageImages, line_image
-from .preprocess import STRIDE, crop_to_band, pad_width, resize_to_height, stack_lines, upright
+from .preprocess import AS_IS, STRIDE, Reading, pad_width, stack_lines, upright
 from .trainconfig import DataSource
 
 log = logging.getLogger(__name__)
@@ -102,12 +102,10 @@ class LoadedSource:
 
 def load_source(source: DataSource, charset: Charset, height: int, max_width: int,
                 show_progress: bool = True, held_out: bool = False,
-                x_scale: float = 1.0, spread: int | None = None,
-                deslant: bool = False, band: bool = False) -> LoadedSource:
-    """Decode, resize (to ``height``, then stretched by ``x_scale``, the horizontal scale the
-    model will read at; with ``band``, cut to the ink band first, and with ``deslant``, sheared
-    upright, as the model will read) and encode
-    every usable line; drop (and log by id) the unusable ones: unreadable images, characters
+                reading: Reading = AS_IS, spread: int | None = None) -> LoadedSource:
+    """Decode, resize to ``height`` as the model will read (``reading``: cut to the ink band,
+    stretched, then sheared upright, each if the model does) and encode every usable line;
+    drop (and log by id) the unusable ones: unreadable images, characters
     outside the charset, CTC-infeasible labels. With ``source.holdout``, only the held-out
     pages (``held_out``, validation) or only the others. ``spread`` N: only N of the lines,
     spread evenly over the source, the others not decoded."""
@@ -140,8 +138,8 @@ def load_source(source: DataSource, charset: Charset, height: int, max_width: in
             continue
         try:
             img = line_image(s, pages)
-            img = resize_to_height(crop_to_band(img) if band else img, height, x_scale)
-            if deslant:
+            img = reading.resize(img, height)
+            if reading.deslant:
                 img = upright(img)
         except InkreaderError as exc:
             dropped["unreadable"].append(f"{s.id} ({exc})")

@@ -1,5 +1,5 @@
 """The ink band (``band`` models): a line is cut to the rows its ink fills before it is resized,
-the same way in training and in reading, and the setting travels with checkpoints and exports."""
+the same way in training and in reading (how the setting travels: test_reading.py)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,17 @@ import cv2
 import numpy as np
 
 from inkreader.charset import Charset
-from inkreader.export import export_onnx, export_openvino
-from inkreader.model import ModelConfig, load_checkpoint, save_checkpoint
+from inkreader.model import ModelConfig, save_checkpoint
 from inkreader.preprocess import (
     BAND_PAD,
     FIXED_WIDTH,
+    Reading,
     crop_to_band,
     ink_band,
     prepare_line,
     read_gray,
 )
 from inkreader.recognizer import Recognizer
-from inkreader.train import fit
 from inkreader.trainconfig import DataSource
 from inkreader.traindata import load_source
 
@@ -58,29 +57,15 @@ def test_a_speck_of_a_neighbouring_line_does_not_stretch_the_band():
 
 def test_prepare_line_cuts_the_band_at_variable_width_only():
     gray = writing(50, 89)
-    plain, cut = prepare_line(gray), prepare_line(gray, band=True)
+    plain, cut = prepare_line(gray), prepare_line(gray, reading=Reading(band=True))
     rows = np.subtract(*ink_band(gray)[::-1])
     assert cut.width == int(96 * 600 / rows)  # the letters fill the 96 rows: a wider line
     assert cut.width > plain.width
     assert cut.source_size == gray.shape == plain.source_size
     assert cut.scale == 600 / cut.width  # frames still map to the original's columns
-    fixed = prepare_line(gray, fixed_width=FIXED_WIDTH, band=True)  # the reference, exactly
+    # the reference pipeline, exactly
+    fixed = prepare_line(gray, fixed_width=FIXED_WIDTH, reading=Reading(band=True))
     assert np.array_equal(fixed.pixels, prepare_line(gray, fixed_width=FIXED_WIDTH).pixels)
-
-
-def test_band_travels_with_the_checkpoint_and_its_exports(tmp_path):
-    path = tmp_path / "band.pt"
-    save_checkpoint(path, busy_model(ModelConfig(band=True, deslant=True)), Charset.gnhk())
-    model, _, _ = load_checkpoint(path)
-    assert model.config.band
-    onnx = export_onnx(model, tmp_path / "m.onnx", fixed_width=False, charset=Charset.gnhk())
-    xml = export_openvino(model, tmp_path / "m.xml", fixed_width=False, charset=Charset.gnhk())
-    for source, backend in ((path, "torch"), (onnx, "onnx"), (xml, "openvino")):
-        rec = Recognizer.load(source, backend=backend)
-        assert rec.band and rec.deslant, backend
-    plain = tmp_path / "plain.pt"
-    save_checkpoint(plain, busy_model(ModelConfig()), Charset.gnhk())
-    assert not Recognizer.load(plain, backend="torch").band
 
 
 def test_reading_with_band_is_reading_the_cut_image(tmp_path):
@@ -96,13 +81,11 @@ def test_reading_with_band_is_reading_the_cut_image(tmp_path):
     assert all(0 <= c.x0 < c.x1 <= gray.shape[1] for c in own.chars)
 
 
-def test_training_with_band_cuts_its_lines_and_writes_a_band_model(tmp_path, tiny_tsvs):
+def test_training_with_band_cuts_its_lines(tmp_path, tiny_tsvs):
     train_tsv, val_tsv = tiny_tsvs
     plain = load_source(DataSource(str(val_tsv)), Charset.gnhk(), 96, 1600, False)
-    cut = load_source(DataSource(str(val_tsv)), Charset.gnhk(), 96, 1600, False, band=True)
+    cut = load_source(DataSource(str(val_tsv)), Charset.gnhk(), 96, 1600, False,
+                      reading=Reading(band=True))
     assert all(b.shape[1] >= a.shape[1] for a, b in zip(plain.images, cut.images, strict=True))
     assert any(b.shape != a.shape for a, b in zip(plain.images, cut.images, strict=True))
-    fit(tiny_config(train_tsv, val_tsv, tmp_path / "run", epochs=1, band=True))
-    model, _, _ = load_checkpoint(tmp_path / "run" / "best.pt")
-    assert model.config.band  # inference reads the way it trained
     assert "band" not in tiny_config(*tiny_tsvs, tmp_path / "a").experiment_key()

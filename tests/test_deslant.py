@@ -1,5 +1,5 @@
 """Deslanting (``deslant`` models): a line's lean is measured and sheared away, the same way in
-training and in reading, and the setting travels with checkpoints and exports."""
+training and in reading (how the setting travels: test_reading.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from inkreader.charset import Charset
-from inkreader.export import export_onnx, export_openvino
-from inkreader.model import ModelConfig, load_checkpoint, save_checkpoint
+from inkreader.model import ModelConfig, save_checkpoint
 from inkreader.preprocess import (
     FIXED_WIDTH,
+    Reading,
     line_slant,
     prepare_line,
     read_gray,
@@ -19,7 +19,6 @@ from inkreader.preprocess import (
     upright,
 )
 from inkreader.recognizer import Recognizer
-from inkreader.train import fit
 from inkreader.trainconfig import DataSource
 from inkreader.traindata import load_source
 
@@ -60,29 +59,16 @@ def test_the_corners_a_shear_opens_are_paper_and_blank_lines_stay_as_they_are():
 def test_prepare_line_deslants_at_variable_width_only_and_maps_frames_back():
     gray = read_gray(SAMPLE_LINE)
     plain = prepare_line(gray)
-    slanted = prepare_line(gray, deslant=True)
+    slanted = prepare_line(gray, reading=Reading(deslant=True))
     resized = resize_to_height(gray)
     shear = line_slant(resized)
     assert shear != 0.0  # the GNHK sample leans
     assert slanted.width == plain.width + int(np.ceil(abs(shear) * 96))
     assert slanted.shift == (slanted.width - plain.width) / 2 and plain.shift == 0.0
     assert slanted.scale == plain.scale
-    fixed = prepare_line(gray, fixed_width=FIXED_WIDTH, deslant=True)  # the reference, exactly
+    # the reference pipeline, exactly
+    fixed = prepare_line(gray, fixed_width=FIXED_WIDTH, reading=Reading(deslant=True))
     assert np.array_equal(fixed.pixels, prepare_line(gray, fixed_width=FIXED_WIDTH).pixels)
-
-
-def test_deslant_travels_with_the_checkpoint_and_its_exports(tmp_path):
-    path = tmp_path / "upright.pt"
-    save_checkpoint(path, busy_model(ModelConfig(deslant=True)), Charset.gnhk())
-    model, _, _ = load_checkpoint(path)
-    assert model.config.deslant
-    onnx = export_onnx(model, tmp_path / "m.onnx", fixed_width=False, charset=Charset.gnhk())
-    xml = export_openvino(model, tmp_path / "m.xml", fixed_width=False, charset=Charset.gnhk())
-    for source, backend in ((path, "torch"), (onnx, "onnx"), (xml, "openvino")):
-        assert Recognizer.load(source, backend=backend).deslant, backend
-    plain = tmp_path / "plain.pt"
-    save_checkpoint(plain, busy_model(ModelConfig()), Charset.gnhk())
-    assert not Recognizer.load(plain, backend="torch").deslant
 
 
 def test_reading_deslanted_is_reading_the_upright_image(tmp_path):
@@ -98,14 +84,12 @@ def test_reading_deslanted_is_reading_the_upright_image(tmp_path):
     assert all(0 <= c.x0 < c.x1 <= gray.shape[1] for c in own.chars)
 
 
-def test_training_deslanted_shears_its_lines_and_writes_a_deslant_model(tmp_path, tiny_tsvs):
+def test_training_deslanted_shears_its_lines(tmp_path, tiny_tsvs):
     train_tsv, val_tsv = tiny_tsvs
     plain = load_source(DataSource(str(val_tsv)), Charset.gnhk(), 96, 1600, False)
-    up = load_source(DataSource(str(val_tsv)), Charset.gnhk(), 96, 1600, False, deslant=True)
+    up = load_source(DataSource(str(val_tsv)), Charset.gnhk(), 96, 1600, False,
+                     reading=Reading(deslant=True))
     for a, b in zip(plain.images, up.images, strict=True):
         assert b.shape[1] == a.shape[1] + int(np.ceil(abs(line_slant(a)) * 96))
     assert any(b.shape != a.shape for a, b in zip(plain.images, up.images, strict=True))
-    fit(tiny_config(train_tsv, val_tsv, tmp_path / "run", epochs=1, deslant=True))
-    model, _, _ = load_checkpoint(tmp_path / "run" / "best.pt")
-    assert model.config.deslant  # inference reads the way it trained
     assert "deslant" not in tiny_config(*tiny_tsvs, tmp_path / "a").experiment_key()

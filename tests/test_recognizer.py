@@ -272,7 +272,7 @@ def test_tta_decodes_the_mean_log_posteriors_of_the_shifted_lines(checkpoint):
     rec.decoder = Keep(rec.decoder)
     (r,) = rec.read_arrays(lines[:1])
     assert r.ok and rec.stats.requests == 1
-    line = prepare_line(lines[0], x_scale=rec.x_scale)
+    line = prepare_line(lines[0], reading=rec.reading)
     batch = stack_lines([line.pixels])
     want = np.mean([log_softmax(rec.backend.run(shift_rows(batch, dy))) for dy in TTA_SHIFTS],
                    axis=0)[: len(seen[1]), 0]

@@ -11,9 +11,8 @@ import torch
 from inkreader.charset import Charset
 from inkreader.cli import main
 from inkreader.errors import ModelError
-from inkreader.export import export_onnx, export_openvino
-from inkreader.model import ModelConfig, load_checkpoint, save_checkpoint
-from inkreader.preprocess import FIXED_WIDTH, prepare_line, read_gray
+from inkreader.model import ModelConfig, save_checkpoint
+from inkreader.preprocess import FIXED_WIDTH, Reading, prepare_line, read_gray
 from inkreader.recognizer import Recognizer
 
 from .conftest import HOOKER_TSV, SAMPLE_LINE, hooker_subset
@@ -30,24 +29,14 @@ def scaled(tmp_path_factory):
 def test_prepare_line_stretches_only_at_variable_width():
     gray = read_gray(SAMPLE_LINE)  # 684 px wide at height 96
     assert prepare_line(gray).width == 684
-    stretched = prepare_line(gray, x_scale=1.25)
+    stretched = prepare_line(gray, reading=Reading(x_scale=1.25))
     assert stretched.width == int(96 * gray.shape[1] / gray.shape[0] * 1.25) == 855
     assert stretched.scale == pytest.approx(gray.shape[1] / 855)  # maps frames back to pixels
-    fixed = prepare_line(gray, fixed_width=FIXED_WIDTH, x_scale=1.25)
+    fixed = prepare_line(gray, fixed_width=FIXED_WIDTH, reading=Reading(x_scale=1.25))
     assert fixed.width == 684  # the reference pipeline, exactly
 
 
-def test_the_scale_travels_with_the_checkpoint_and_its_exports(scaled, tmp_path):
-    model, _, _ = load_checkpoint(scaled)
-    assert model.config.x_scale == 1.25
-    onnx = export_onnx(model, tmp_path / "m.onnx", fixed_width=False, charset=Charset.gnhk())
-    xml = export_openvino(model, tmp_path / "m.xml", fixed_width=False, charset=Charset.gnhk())
-    for source, backend in ((scaled, "torch"), (onnx, "onnx"), (xml, "openvino")):
-        rec = Recognizer.load(source, backend=backend)
-        assert rec.x_scale == 1.25, backend
-        (result,) = rec.read_paths([SAMPLE_LINE])
-        assert result.ok
-    assert Recognizer.load(scaled, backend="torch", fixed_width=True).x_scale == 1.0
+def test_a_scale_outside_the_range_is_refused():
     with pytest.raises(ModelError, match="x_scale 9.0 is outside"):
         ModelConfig(x_scale=9.0)
 
@@ -57,7 +46,7 @@ def test_reading_at_a_scale_is_reading_the_stretched_image(scaled):
     gray = read_gray(SAMPLE_LINE)
     rec = Recognizer.load(scaled, backend="torch")
     (own,) = rec.read_arrays([gray])
-    rec.x_scale = 1.0
+    rec.reading = Reading()
     import cv2
     h96 = cv2.resize(gray, (684, 96), interpolation=cv2.INTER_AREA)
     wide = cv2.resize(gray, (855, 96), interpolation=cv2.INTER_AREA)

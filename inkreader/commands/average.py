@@ -45,8 +45,7 @@ def run(args) -> int:
     if args.bn_data:
         source = DataSource(args.bn_data, split=args.bn_split, augment=False)
         lines = load_source(source, charset, model.config.height, TrainConfig.max_width,
-                            spread=args.bn_lines, x_scale=model.config.x_scale,
-                            deslant=model.config.deslant, band=model.config.band)
+                            spread=args.bn_lines, reading=model.config.reading)
         used = recompute_batchnorm(model, lines)
         meta["batchnorm"] = {"data": args.bn_data, "split": args.bn_split, "lines": used}
     args.out.parent.mkdir(parents=True, exist_ok=True)
