@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import zipfile
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import torch
@@ -37,6 +37,11 @@ class ModelConfig:
     leaky_slope: float = 0.01  # not readable from the IR; PyTorch's default
     dropout: float = 0.2  # invisible in the export; TRAINING-NOTES.md probe used 0.2
     num_classes: int = 95
+    # Rows the height collapse keeps (not the reference, which has 1: Linear 12 -> 1 leaves the
+    # LSTMs channels[-1] = 80 features a frame, whatever rows of the line they came from). With
+    # k, Linear 12 -> k keeps k learnt row profiles of every channel (80k features a frame);
+    # ``widen_collapse`` turns a trained 1-row model into a k-row one that computes the same.
+    collapse_rows: int = 1
     # Horizontal scale inkreader reads lines at (variable width only; --fixed-width is the
     # reference pipeline, exactly): a line is resized to height 96 and then stretched by this.
     # The network does not depend on it; ``inkreader tune-scale`` chooses it on a val split.
@@ -52,6 +57,15 @@ class ModelConfig:
         low, high = X_SCALE_RANGE
         if not low <= self.x_scale <= high:
             raise ModelError(f"model config x_scale {self.x_scale} is outside {low:g}-{high:g}")
+        if not 1 <= self.collapse_rows <= self.collapsed_height:
+            raise ModelError(f"model config collapse_rows {self.collapse_rows} is outside "
+                             f"1-{self.collapsed_height} (the rows left after pooling)")
+
+    @property
+    def architecture(self) -> dict:
+        """The settings that shape the weights (two models with the same share a state dict)."""
+        return {k: getattr(self, k) for k in ("height", "channels", "pooled", "lstm_hidden",
+                                                "lstm_layers", "num_classes", "collapse_rows")}
 
     @property
     def reading(self) -> Reading:
@@ -93,9 +107,10 @@ class HandwritingRecognizer(nn.Module):
         chans = (1, *config.channels)
         self.cnn = nn.Sequential(*(ConvBlock(chans[i], chans[i + 1], config.leaky_slope, p)
                                    for i, p in enumerate(config.pooled)))
-        self.collapse = nn.Linear(config.collapsed_height, 1)
+        self.collapse = nn.Linear(config.collapsed_height, config.collapse_rows)
         hidden, layers, drop = config.lstm_hidden, config.lstm_layers, config.dropout
-        self.lstm_a = nn.LSTM(chans[-1], hidden, layers, bidirectional=True, dropout=drop)
+        self.lstm_a = nn.LSTM(chans[-1] * config.collapse_rows, hidden, layers,
+                              bidirectional=True, dropout=drop)
         self.lstm_b = nn.LSTM(2 * hidden, hidden, layers, bidirectional=True, dropout=drop)
         self.dropout = nn.Dropout(drop)
         self.classifier = nn.Linear(2 * hidden, config.num_classes)
@@ -103,8 +118,11 @@ class HandwritingRecognizer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = (x - 127.5) / 127.5  # the IR normalises inside the graph
         f = self.cnn(x)  # (B, 80, 12, T)
-        f = self.collapse(f.permute(0, 1, 3, 2)).squeeze(-1)  # (B, 80, T)
-        seq = f.permute(2, 0, 1)  # (T, B, 80)
+        f = self.collapse(f.permute(0, 1, 3, 2))  # (B, 80, T, k)
+        if self.config.collapse_rows == 1:
+            seq = f.squeeze(-1).permute(2, 0, 1)  # (T, B, 80): the reference graph
+        else:  # (T, B, 80k), channel-major: feature c * k + j is channel c's row profile j
+            seq = f.permute(2, 0, 1, 3).flatten(2)
         seq, state = self.lstm_a(seq)  # (T, B, 512)
         seq, _ = self.lstm_b(self.dropout(seq), state)  # LSTM B starts from A's final (h, c)
         return self.classifier(self.dropout(seq))  # (T, B, C)
@@ -124,6 +142,32 @@ class HandwritingRecognizer(nn.Module):
         """All parameters of the exported graph (BN folded into the convs)."""
         lstm = sum(p.numel() for m in (self.lstm_a, self.lstm_b) for p in m.parameters())
         return self.card_parameters() + lstm
+
+
+def widen_collapse(model: HandwritingRecognizer, rows: int) -> HandwritingRecognizer:
+    """A copy of a 1-row model (the reference's height collapse) with ``rows`` row profiles
+    (``ModelConfig.collapse_rows``) that computes the same logits.
+
+    The collapse's weights over the pooled rows are split into ``rows`` contiguous bands:
+    profile j keeps band j's weights (zero elsewhere) and 1/rows of the bias, and each profile
+    of a channel feeds LSTM A through that channel's old input column. The sum LSTM A sees is
+    the old one; training can then weigh the bands (for 3: ascenders, core, descenders) apart.
+    """
+    cfg = model.config
+    if cfg.collapse_rows != 1:
+        raise ModelError(f"only a 1-row height collapse can be widened (this one has "
+                         f"{cfg.collapse_rows})")
+    wide = HandwritingRecognizer(replace(cfg, collapse_rows=rows))
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    w, b = state["collapse.weight"][0], state["collapse.bias"][0]
+    weight = torch.zeros(rows, cfg.collapsed_height, dtype=w.dtype)
+    for j, band in enumerate(torch.tensor_split(torch.arange(cfg.collapsed_height), rows)):
+        weight[j, band] = w[band]
+    state["collapse.weight"], state["collapse.bias"] = weight, b.repeat(rows) / rows
+    for key in ("lstm_a.weight_ih_l0", "lstm_a.weight_ih_l0_reverse"):
+        state[key] = state[key].repeat_interleave(rows, dim=1)  # column c * rows + j = old c
+    wide.load_state_dict(state)
+    return wide.train(model.training)
 
 
 def save_checkpoint(path: str | Path, model: HandwritingRecognizer, charset: Charset,

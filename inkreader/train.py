@@ -32,6 +32,7 @@ from .model import (
     ModelConfig,
     load_checkpoint,
     save_checkpoint,
+    widen_collapse,
 )
 from .paths import resolve_model_path
 from .trainconfig import TrainConfig, dump_config
@@ -124,7 +125,8 @@ class Run:
         self.model = HandwritingRecognizer(ModelConfig(dropout=cfg.dropout,
                                                        num_classes=self.charset.num_classes,
                                                        x_scale=cfg.x_scale,
-                                                       deslant=cfg.deslant, band=cfg.band))
+                                                       deslant=cfg.deslant, band=cfg.band,
+                                                       collapse_rows=cfg.collapse_rows))
         self.opt = make_optimizer(self.model, cfg)
         self.epoch, self.batch, self.step, self.lines_seen = 0, 0, 0, 0
         self.best_cer, self.elapsed = float("inf"), 0.0
@@ -184,6 +186,15 @@ class Run:
         model, charset, _ = load_checkpoint(resolve_model_path(spec))
         if charset != self.charset:
             raise InkreaderError(f"{spec}: its charset differs from the training charset")
+        rows = self.model.config.collapse_rows
+        if model.config.collapse_rows == 1 and rows > 1:
+            model = widen_collapse(model, rows)
+            log.info("widened %s's height collapse to %d rows (the same function)", spec, rows)
+        mine, theirs = self.model.config.architecture, model.config.architecture
+        if mine != theirs:
+            diff = ", ".join(f"{k} {theirs[k]} (the run: {mine[k]})" for k in mine
+                             if mine[k] != theirs[k])
+            raise InkreaderError(f"{spec}: another network than the run's: {diff}")
         self.model.load_state_dict(model.state_dict())
         log.info("initialised weights from %s", spec)
 

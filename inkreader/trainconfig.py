@@ -41,6 +41,12 @@ class DataSource:
                               f"got {self.holdout}")
 
 
+# Settings added after runs had been saved, each with what runs did before it existed: a run
+# saved before a setting resumes while the setting keeps that value.
+ADDED_LATER = {"tail_margin": 0, "x_scale": 1.0, "decay_norms": True, "deslant": False,
+               "confidence_penalty": 0.0, "band": False, "collapse_rows": 1}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     train: tuple[DataSource, ...]
@@ -74,6 +80,9 @@ class TrainConfig:
     # cut every line to its ink band (preprocess.ink_band) before resizing to height 96; the
     # models it writes carry it and read lines the same way
     band: bool = False
+    # rows the height collapse keeps (ModelConfig.collapse_rows; 1 is the reference); a run
+    # from a 1-row checkpoint (init) widens it first (model.widen_collapse)
+    collapse_rows: int = 1
     # the [augment] table: any field of augment.AugmentConfig (sources with augment = true);
     # stages 0-6 name p_margin = 0.0, what they trained with
     augment: AugmentConfig = DEFAULT
@@ -120,19 +129,9 @@ class TrainConfig:
         for k in ("max_minutes", "max_steps", "workers", "threads", "checkpoint_minutes",
                   "keep_epochs", "log_every", "out", "epochs"):
             d.pop(k)
-        # added later: runs saved before (no tail margin, no margin augmentation) still resume
-        if d["tail_margin"] == 0:
-            del d["tail_margin"]
-        if d["x_scale"] == 1.0:
-            del d["x_scale"]
-        if not d["deslant"]:  # added later (session 19)
-            del d["deslant"]
-        if not d["band"]:  # added later (session 22)
-            del d["band"]
-        if d["decay_norms"]:  # added later (stage 12): older runs still resume
-            del d["decay_norms"]
-        if not d["confidence_penalty"]:  # added later (session 15)
-            del d["confidence_penalty"]
+        for key, before in ADDED_LATER.items():
+            if d[key] == before:
+                del d[key]
         for key in ("p_mask", "mask_count", "mask_px"):  # added later (column masks)
             if d["augment"][key] == getattr(DEFAULT, key):
                 del d["augment"][key]

@@ -22,7 +22,7 @@ from inkreader.export import (
     onnx_parameter_count,
     verify_export,
 )
-from inkreader.model import save_checkpoint
+from inkreader.model import ModelConfig, save_checkpoint
 
 from .conftest import SAMPLE_LINE, SHARED
 from .test_model import busy_model
@@ -146,3 +146,16 @@ def test_a_wrong_parameter_total_fails_verification(exported, net, monkeypatch):
     v = verify_export(net, CS, exported("onnx", True), "onnx", True, LINES[:1], repeats=0)
     assert not v.ok and any("parameters" in f for f in v.failures)
     assert "verification FAILED" in v.report()
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "openvino"])
+def test_a_model_with_more_collapse_rows_exports_and_verifies(tmp_path, fmt):
+    """Not the reference network (``collapse_rows = 3``), but the same contract: one export
+    that computes what PyTorch does, with the parameter total its own."""
+    wide = busy_model(ModelConfig(collapse_rows=3))
+    path = tmp_path / f"wide.{'onnx' if fmt == 'onnx' else 'xml'}"
+    (export_onnx if fmt == "onnx" else export_openvino)(wide, path, False, CS)
+    v = verify_export(wide, CS, path, fmt, False, LINES, repeats=0)
+    assert v.ok, v.report()
+    assert v.expected_parameters[0] == wide.exported_parameters() > 5_564_396  # its own total
+    assert all(t == e and len(t) > 3 for _, t, e in v.texts)

@@ -8,7 +8,13 @@ import torch
 
 from inkreader.charset import Charset
 from inkreader.errors import ModelError
-from inkreader.model import HandwritingRecognizer, ModelConfig, load_checkpoint, save_checkpoint
+from inkreader.model import (
+    HandwritingRecognizer,
+    ModelConfig,
+    load_checkpoint,
+    save_checkpoint,
+    widen_collapse,
+)
 
 
 def busy_model(config: ModelConfig | None = None, seed: int = 0) -> HandwritingRecognizer:
@@ -138,3 +144,24 @@ def test_bad_checkpoints(tmp_path):
         load_checkpoint(junk)
     with pytest.raises(ModelError, match="unknown model config keys"):
         ModelConfig.from_dict({"height": 96, "hieght": 96})
+
+
+@pytest.mark.parametrize("rows", [3, 12])
+def test_widening_the_height_collapse_keeps_what_the_model_computes(rows):
+    narrow = busy_model(ModelConfig(dropout=0.0))
+    wide = widen_collapse(narrow, rows)
+    assert wide.config.collapse_rows == rows and not wide.training
+    assert wide.lstm_a.input_size == 80 * rows
+    x = torch.rand(2, 1, 96, 320) * 255
+    with torch.no_grad():
+        torch.testing.assert_close(wide(x), narrow(x), atol=1e-4, rtol=1e-4)
+    # every row lands in exactly one profile: the bands tile the 12 pooled rows
+    assert torch.equal((wide.collapse.weight != 0).sum(0), torch.ones(12, dtype=torch.long))
+    with pytest.raises(ModelError, match="only a 1-row height collapse"):
+        widen_collapse(wide, 2)
+
+
+def test_collapse_rows_must_fit_the_pooled_height():
+    for rows in (0, 13):
+        with pytest.raises(ModelError, match=f"collapse_rows {rows} is outside 1-12"):
+            ModelConfig(collapse_rows=rows)

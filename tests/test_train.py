@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import math
 import os
 import signal
@@ -22,7 +23,7 @@ from inkreader.charset import Charset
 from inkreader.cli import main
 from inkreader.datasets import ctc_feasible, holdout, load_dataset
 from inkreader.errors import DatasetError, InkreaderError
-from inkreader.model import HandwritingRecognizer, ModelConfig, load_checkpoint
+from inkreader.model import HandwritingRecognizer, ModelConfig, load_checkpoint, save_checkpoint
 from inkreader.preprocess import TAIL_MARGIN, Reading, prepare_line, read_gray, stack_lines
 from inkreader.train import (
     _StopOnSignal,
@@ -43,6 +44,7 @@ from inkreader.trainconfig import (
 from inkreader.traindata import LineImages, collate, load_source, read_exclude_list
 
 from .conftest import HOOKER_TSV, ROOT
+from .test_model import busy_model
 
 
 def tiny_config(train_tsv: Path, val_tsv: Path, out: Path, **kw) -> TrainConfig:
@@ -462,3 +464,22 @@ def test_ddp_two_processes(tmp_path, tiny_tsvs):
     # 16 lines in batches of 4 split over 2 ranks: 2 steps, 16 lines seen in all
     assert state["step"] == 2 and state["lines_seen"] == 16
     assert (tmp_path / "run" / "best.pt").exists()
+
+
+def test_init_widens_a_1_row_model_and_refuses_another_network(tmp_path, tiny_tsvs, capsys,
+                                                               caplog):
+    narrow = tmp_path / "narrow.pt"
+    save_checkpoint(narrow, busy_model(ModelConfig()), Charset.gnhk())
+    with caplog.at_level(logging.INFO, logger="inkreader"):
+        fit(tiny_config(*tiny_tsvs, tmp_path / "wide", epochs=1, collapse_rows=3,
+                        init=str(narrow)))
+    assert "height collapse to 3 rows" in caplog.text
+    model, _, _ = load_checkpoint(tmp_path / "wide" / "best.pt")
+    assert model.config.collapse_rows == 3
+    config = tmp_path / "c.toml"  # a 3-row model cannot start a 1-row run
+    cfg = tiny_config(*tiny_tsvs, tmp_path / "back", init=str(tmp_path / "wide" / "best.pt"))
+    config.write_text(dump_config(cfg), encoding="utf-8")
+    assert main(["train", "--config", str(config), "--max-steps", "1"]) != 0
+    err = capsys.readouterr().err
+    assert "another network than the run's: collapse_rows 3 (the run: 1)" in err
+    assert "Traceback" not in err and not (tmp_path / "back").exists()
