@@ -67,6 +67,12 @@ class ModelConfig:
         return {k: getattr(self, k) for k in ("height", "channels", "pooled", "lstm_hidden",
                                                 "lstm_layers", "num_classes", "collapse_rows")}
 
+    def differences_from_reference(self) -> dict:
+        """The architecture settings in which this network differs from the reference's
+        (``ModelConfig()``, SPEC.md), as {setting: (this, reference)}; empty for the reference."""
+        mine, ref = self.architecture, ModelConfig().architecture
+        return {k: (mine[k], ref[k]) for k in mine if mine[k] != ref[k]}
+
     @property
     def reading(self) -> Reading:
         """How lines are prepared for this model (``preprocess.Reading``)."""

@@ -35,6 +35,7 @@ def _describe_checkpoint(path: Path) -> list[str]:
     lines = [
         f"model {path} (inkreader checkpoint)",
         "config " + ", ".join(f"{k}={v}" for k, v in vars(cfg).items()),
+        _network(cfg),
         f"charset {len(charset)} symbols + blank = {charset.num_classes} classes: "
         f"{symbols[:100]!r}{' ...' if len(symbols) > 100 else ''}",
         "parameters",
@@ -48,6 +49,14 @@ def _describe_checkpoint(path: Path) -> list[str]:
     ]
     lines += [f"meta {k}: {v}" for k, v in sorted(meta.items())] or ["meta (none)"]
     return lines
+
+
+def _network(cfg) -> str:
+    diff = cfg.differences_from_reference()
+    if not diff:
+        return "network: the reference's (handwritten-english-recognition-0001, SPEC.md)"
+    return "network: NOT the reference's: " + ", ".join(
+        f"{k} {mine} (reference {ref})" for k, (mine, ref) in diff.items())
 
 
 def _describe_file(path: Path) -> list[str]:
