@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -39,9 +39,14 @@ def average_checkpoints(paths: Sequence[str | Path]
              for k, v in model.state_dict().items()}
     for path in paths[1:]:
         other, other_charset, _ = load_checkpoint(path)
-        if not _same_architecture(other, model) or other_charset != charset:
-            raise ModelError(f"{path}: its config or charset differs from {paths[0]}'s; only "
-                             "checkpoints of one architecture can be averaged")
+        if other_charset != charset:
+            raise ModelError(f"{path}: its charset differs from {paths[0]}'s; only checkpoints "
+                             "of one charset can be averaged")
+        diff = _differences(other, model)
+        if diff:
+            raise ModelError(f"{path}: its config differs from {paths[0]}'s in " + ", ".join(
+                f"{k} ({mine} against {theirs})" for k, (mine, theirs) in diff.items())
+                + "; only checkpoints of one network, read the same way, can be averaged")
         if other.config.x_scale != model.config.x_scale:
             log.warning("%s reads at x_scale %g, %s at %g: the mean keeps %g (run tune-scale "
                         "on it)", path, other.config.x_scale, paths[0], model.config.x_scale,
@@ -55,11 +60,13 @@ def average_checkpoints(paths: Sequence[str | Path]
     return model, charset, meta
 
 
-def _same_architecture(a: HandwritingRecognizer, b: HandwritingRecognizer) -> bool:
-    """Dropout (a training knob) and x_scale (how lines are read) are not shapes: checkpoints
-    that differ only in them average."""
-    return (replace(a.config, dropout=0.0, x_scale=1.0)
-            == replace(b.config, dropout=0.0, x_scale=1.0))
+def _differences(a: HandwritingRecognizer, b: HandwritingRecognizer) -> dict:
+    """The config settings in which ``a`` differs from ``b``, as {setting: (a's, b's)}.
+    Dropout (a training knob) and x_scale (how lines are stretched, which tune-scale chooses)
+    are left out: checkpoints that differ only in them average."""
+    ca, cb = asdict(a.config), asdict(b.config)
+    return {k: (ca[k], cb[k]) for k in ca
+            if k not in ("dropout", "x_scale") and ca[k] != cb[k]}
 
 
 @torch.no_grad()
