@@ -67,11 +67,11 @@ class ModelConfig:
         return {k: getattr(self, k) for k in ("height", "channels", "pooled", "lstm_hidden",
                                                 "lstm_layers", "num_classes", "collapse_rows")}
 
-    def differences_from_reference(self) -> dict:
-        """The architecture settings in which this network differs from the reference's
-        (``ModelConfig()``, SPEC.md), as {setting: (this, reference)}; empty for the reference."""
-        mine, ref = self.architecture, ModelConfig().architecture
-        return {k: (mine[k], ref[k]) for k in mine if mine[k] != ref[k]}
+    def architecture_differences(self, other: ModelConfig | None = None) -> dict:
+        """The architecture settings in which this network differs from ``other`` (default: the
+        reference's, ``ModelConfig()``, SPEC.md), as {setting: (this, other)}; empty if none."""
+        mine, theirs = self.architecture, (other or ModelConfig()).architecture
+        return {k: (mine[k], theirs[k]) for k in mine if mine[k] != theirs[k]}
 
     @property
     def reading(self) -> Reading:

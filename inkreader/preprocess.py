@@ -94,7 +94,6 @@ class Reading:
 AS_IS = Reading()  # the reference's reading: lines as they are
 
 
-
 def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
     """Bytes of any common image format -> 8-bit grayscale (H, W).
 
@@ -271,7 +270,6 @@ def prepare_line(gray: np.ndarray, height: int = HEIGHT, fixed_width: int | None
     """
     if gray.ndim != 2:
         raise ImageError(f"{name}: expected a grayscale image, got shape {gray.shape}")
-    source_size = gray.shape
     if fixed_width is not None:
         reading = AS_IS  # the reference pipeline, exactly
     resized = reading.resize(gray, height)  # the band cut keeps the columns: `scale` holds
@@ -289,7 +287,7 @@ def prepare_line(gray: np.ndarray, height: int = HEIGHT, fixed_width: int | None
         shift, w = (resized.shape[1] - w) / 2, resized.shape[1]
     target = pad_width(w, fixed_width)
     pixels = np.pad(resized, ((0, 0), (0, target - w)), mode="edge") if target > w else resized
-    return Line(pixels=pixels, width=w, scale=scale, source_size=source_size,
+    return Line(pixels=pixels, width=w, scale=scale, source_size=gray.shape,
                 inverted=inverted, shift=shift)
 
 

@@ -190,11 +190,10 @@ class Run:
         if model.config.collapse_rows == 1 and rows > 1:
             model = widen_collapse(model, rows)
             log.info("widened %s's height collapse to %d rows (the same function)", spec, rows)
-        mine, theirs = self.model.config.architecture, model.config.architecture
-        if mine != theirs:
-            diff = ", ".join(f"{k} {theirs[k]} (the run: {mine[k]})" for k in mine
-                             if mine[k] != theirs[k])
-            raise InkreaderError(f"{spec}: another network than the run's: {diff}")
+        diff = model.config.architecture_differences(self.model.config)
+        if diff:
+            raise InkreaderError(f"{spec}: another network than the run's: " + ", ".join(
+                f"{k} {theirs} (the run: {mine})" for k, (theirs, mine) in diff.items()))
         self.model.load_state_dict(model.state_dict())
         log.info("initialised weights from %s", spec)
 

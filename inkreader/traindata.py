@@ -137,8 +137,7 @@ def load_source(source: DataSource, charset: Charset, height: int, max_width: in
             dropped["charset"].append(s.id)
             continue
         try:
-            img = line_image(s, pages)
-            img = reading.resize(img, height)
+            img = reading.resize(line_image(s, pages), height)
             if reading.deslant:
                 img = upright(img)
         except InkreaderError as exc:

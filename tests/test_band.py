@@ -82,7 +82,7 @@ def test_reading_with_band_is_reading_the_cut_image(tmp_path):
 
 
 def test_training_with_band_cuts_its_lines(tmp_path, tiny_tsvs):
-    train_tsv, val_tsv = tiny_tsvs
+    _, val_tsv = tiny_tsvs
     plain = load_source(DataSource(str(val_tsv)), Charset.gnhk(), 96, 1600, False)
     cut = load_source(DataSource(str(val_tsv)), Charset.gnhk(), 96, 1600, False,
                       reading=Reading(band=True))

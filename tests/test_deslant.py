@@ -85,7 +85,7 @@ def test_reading_deslanted_is_reading_the_upright_image(tmp_path):
 
 
 def test_training_deslanted_shears_its_lines(tmp_path, tiny_tsvs):
-    train_tsv, val_tsv = tiny_tsvs
+    _, val_tsv = tiny_tsvs
     plain = load_source(DataSource(str(val_tsv)), Charset.gnhk(), 96, 1600, False)
     up = load_source(DataSource(str(val_tsv)), Charset.gnhk(), 96, 1600, False,
                      reading=Reading(deslant=True))

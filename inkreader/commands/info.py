@@ -52,7 +52,7 @@ def _describe_checkpoint(path: Path) -> list[str]:
 
 
 def _network(cfg) -> str:
-    diff = cfg.differences_from_reference()
+    diff = cfg.architecture_differences()
     if not diff:
         return "network: the reference's (handwritten-english-recognition-0001, SPEC.md)"
     return "network: NOT the reference's: " + ", ".join(
