@@ -62,11 +62,11 @@ def average_checkpoints(paths: Sequence[str | Path]
 
 def _differences(a: HandwritingRecognizer, b: HandwritingRecognizer) -> dict:
     """The config settings in which ``a`` differs from ``b``, as {setting: (a's, b's)}.
-    Dropout (a training knob) and x_scale (how lines are stretched, which tune-scale chooses)
+    Dropout (training knobs) and x_scale (how lines are stretched, which tune-scale chooses)
     are left out: checkpoints that differ only in them average."""
     ca, cb = asdict(a.config), asdict(b.config)
     return {k: (ca[k], cb[k]) for k in ca
-            if k not in ("dropout", "x_scale") and ca[k] != cb[k]}
+            if k not in ("dropout", "input_dropout", "x_scale") and ca[k] != cb[k]}
 
 
 @torch.no_grad()

@@ -36,6 +36,9 @@ class ModelConfig:
     lstm_layers: int = 2
     leaky_slope: float = 0.01  # not readable from the IR; PyTorch's default
     dropout: float = 0.2  # invisible in the export; TRAINING-NOTES.md probe used 0.2
+    # dropout on the collapsed features LSTM A reads (Puigcerver 2017 drops every recurrent
+    # layer's input); 0 is what the reference pipeline does. Invisible in the export too.
+    input_dropout: float = 0.0
     num_classes: int = 95
     # Rows the height collapse keeps (not the reference, which has 1: Linear 12 -> 1 leaves the
     # LSTMs channels[-1] = 80 features a frame, whatever rows of the line they came from). With
@@ -119,6 +122,7 @@ class HandwritingRecognizer(nn.Module):
                               bidirectional=True, dropout=drop)
         self.lstm_b = nn.LSTM(2 * hidden, hidden, layers, bidirectional=True, dropout=drop)
         self.dropout = nn.Dropout(drop)
+        self.input_dropout = nn.Dropout(config.input_dropout)
         self.classifier = nn.Linear(2 * hidden, config.num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -129,7 +133,7 @@ class HandwritingRecognizer(nn.Module):
             seq = f.squeeze(-1).permute(2, 0, 1)  # (T, B, 80): the reference graph
         else:  # (T, B, 80k), channel-major: feature c * k + j is channel c's row profile j
             seq = f.permute(2, 0, 1, 3).flatten(2)
-        seq, state = self.lstm_a(seq)  # (T, B, 512)
+        seq, state = self.lstm_a(self.input_dropout(seq))  # (T, B, 512)
         seq, _ = self.lstm_b(self.dropout(seq), state)  # LSTM B starts from A's final (h, c)
         return self.classifier(self.dropout(seq))  # (T, B, C)
 

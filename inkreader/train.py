@@ -126,7 +126,8 @@ class Run:
                                                        num_classes=self.charset.num_classes,
                                                        x_scale=cfg.x_scale,
                                                        deslant=cfg.deslant, band=cfg.band,
-                                                       collapse_rows=cfg.collapse_rows))
+                                                       collapse_rows=cfg.collapse_rows,
+                                                       input_dropout=cfg.input_dropout))
         self.opt = make_optimizer(self.model, cfg)
         self.epoch, self.batch, self.step, self.lines_seen = 0, 0, 0, 0
         self.best_cer, self.elapsed = float("inf"), 0.0
@@ -196,6 +197,9 @@ class Run:
                 f"{k} {theirs} (the run: {mine})" for k, (theirs, mine) in diff.items()))
         self.model.load_state_dict(model.state_dict())
         log.info("initialised weights from %s", spec)
+        for name in self.cfg.reinit:  # seeded: fit() set the seed before building the model
+            getattr(self.model, name).reset_parameters()
+            log.info("started %s afresh (reinit)", name)
 
     def log_metrics(self, record: dict) -> None:
         if self.rank != 0:

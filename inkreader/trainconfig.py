@@ -44,7 +44,11 @@ class DataSource:
 # Settings added after runs had been saved, each with what runs did before it existed: a run
 # saved before a setting resumes while the setting keeps that value.
 ADDED_LATER = {"tail_margin": 0, "x_scale": 1.0, "decay_norms": True, "deslant": False,
-               "confidence_penalty": 0.0, "band": False, "collapse_rows": 1}
+               "confidence_penalty": 0.0, "band": False, "collapse_rows": 1,
+               "input_dropout": 0.0, "reinit": ()}
+
+# Layers of an init checkpoint that ``reinit`` may start afresh.
+REINIT_LAYERS = ("collapse", "lstm_a", "lstm_b", "classifier")
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,11 @@ class TrainConfig:
     workers: int = 1
     threads: int | None = None  # torch threads; None = the cores this process may use
     dropout: float = 0.2
+    # dropout on the features LSTM A reads (ModelConfig.input_dropout; 0 = the reference's)
+    input_dropout: float = 0.0
+    # layers of the init checkpoint to start afresh (seeded), e.g. ["lstm_a", "lstm_b",
+    # "classifier"]: keep a trained CNN, learn the recurrent head again (any of REINIT_LAYERS)
+    reinit: tuple[str, ...] = ()
     # "bf16": autocast matmuls/convs/LSTMs to bfloat16 (fp32 master weights); about 2x the
     # lines/s on CPUs with AVX512-BF16 (bench/train_throughput.py), slow on CPUs without it.
     precision: str = "fp32"
@@ -109,6 +118,16 @@ class TrainConfig:
         if self.confidence_penalty < 0:
             raise ConfigError(f"confidence_penalty must be 0 or more, got "
                               f"{self.confidence_penalty}")
+        for name, p in (("dropout", self.dropout), ("input_dropout", self.input_dropout)):
+            if not 0 <= p < 1:
+                raise ConfigError(f"{name} must be at least 0 and below 1, got {p}")
+        unknown = [x for x in self.reinit if x not in REINIT_LAYERS]
+        if unknown:
+            raise ConfigError(f"reinit names unknown layers {unknown} (known: "
+                              f"{', '.join(REINIT_LAYERS)})")
+        if self.reinit and not self.init:
+            raise ConfigError("reinit starts layers of the init checkpoint afresh, but no init "
+                              "is given (without one every layer starts afresh)")
         if self.precision not in ("fp32", "bf16"):
             raise ConfigError(f"precision must be 'fp32' or 'bf16', got {self.precision!r}")
 
@@ -183,6 +202,11 @@ def config_from_dict(d: dict, where: str = "config") -> TrainConfig:
         raise ConfigError(f"{where}: needs a [val] source")
     d["train"] = tuple(_source(s, f"{where} [[train]]") for s in d["train"])
     d["val"] = _source(d["val"], f"{where} [val]")
+    if "reinit" in d:
+        if not isinstance(d["reinit"], list) or not all(isinstance(x, str) for x in d["reinit"]):
+            raise ConfigError(f"{where}: reinit must be a list of layer names, got "
+                              f"{d['reinit']!r}")
+        d["reinit"] = tuple(d["reinit"])
     if "augment" in d:
         aug = {k: tuple(v) if isinstance(v, list) else v
                for k, v in _strict(AugmentConfig, dict(d["augment"]), f"{where} [augment]").items()}

@@ -483,3 +483,48 @@ def test_init_widens_a_1_row_model_and_refuses_another_network(tmp_path, tiny_ts
     err = capsys.readouterr().err
     assert "another network than the run's: collapse_rows 3 (the run: 1)" in err
     assert "Traceback" not in err and not (tmp_path / "back").exists()
+
+
+def test_reinit_starts_the_named_layers_afresh_and_keeps_the_rest(tmp_path, tiny_tsvs, caplog):
+    trained = tmp_path / "trained.pt"
+    source = busy_model(ModelConfig())
+    save_checkpoint(trained, source, Charset.gnhk())
+    with caplog.at_level(logging.INFO, logger="inkreader"):
+        fit(tiny_config(*tiny_tsvs, tmp_path / "run", epochs=1, lr=0.0, init=str(trained),
+                        reinit=("lstm_b", "classifier"), input_dropout=0.5))
+    assert "started lstm_b afresh" in caplog.text and "started classifier afresh" in caplog.text
+    model, _, _ = load_checkpoint(tmp_path / "run" / "best.pt")  # lr 0: weights as initialised
+    before, after = source.state_dict(), model.state_dict()
+    for kept in ("cnn.0.0.weight", "collapse.weight", "lstm_a.weight_hh_l0"):
+        assert torch.equal(before[kept], after[kept]), kept
+    for fresh in ("lstm_b.weight_hh_l0", "lstm_b.bias_ih_l1_reverse", "classifier.weight"):
+        assert not torch.allclose(before[fresh], after[fresh], atol=1e-3), fresh
+    assert model.config.input_dropout == 0.5
+
+
+def test_reinit_and_dropouts_are_checked():
+    sources = {"train": [{"path": "a"}], "val": {"path": "b"}}
+    with pytest.raises(ConfigError, match=r"reinit names unknown layers \['lstm_c'\]"):
+        config_from_dict({**sources, "init": "default", "reinit": ["lstm_a", "lstm_c"]})
+    with pytest.raises(ConfigError, match="no init is given"):
+        config_from_dict({**sources, "reinit": ["classifier"]})
+    with pytest.raises(ConfigError, match="reinit must be a list of layer names"):
+        config_from_dict({**sources, "init": "default", "reinit": "classifier"})
+    with pytest.raises(ConfigError, match="input_dropout must be at least 0 and below 1"):
+        config_from_dict({**sources, "input_dropout": 1.0})
+
+
+def test_input_dropout_only_acts_while_training():
+    torch.manual_seed(0)
+    plain = HandwritingRecognizer(ModelConfig()).eval()
+    dropped = HandwritingRecognizer(ModelConfig(input_dropout=0.5)).eval()
+    dropped.load_state_dict(plain.state_dict())  # no weights of its own
+    x = torch.rand(2, 1, 96, 160) * 255
+    with torch.no_grad():
+        assert torch.equal(plain(x), dropped(x))
+        dropped.train()
+        torch.manual_seed(1)
+        first = dropped(x)
+        plain.train()
+        torch.manual_seed(1)  # the same dropout stream between the LSTMs, none before A
+        assert not torch.allclose(first, plain(x))
