@@ -249,10 +249,11 @@ def _fit(cfg: TrainConfig, stop: _StopOnSignal) -> Path:
     # (bench/train_throughput.py --nchw); the parameters stay the same objects, the optimiser's
     run.model.to(memory_format=torch.channels_last)
     height = run.model.config.height
+    cache = cfg.cache_dir
     sources = [load_source(s, run.charset, height, cfg.max_width, rank == 0,
-                           reading=cfg.reading) for s in cfg.train]
+                           reading=cfg.reading, cache=cache) for s in cfg.train]
     val = load_source(cfg.val, run.charset, height, cfg.max_width, rank == 0, held_out=True,
-                      reading=cfg.reading)
+                      reading=cfg.reading, cache=cache)
     # the run folder appears once the run can start: a typo in a path leaves nothing behind
     run.dir.mkdir(parents=True, exist_ok=True)
     if rank == 0:

@@ -92,6 +92,10 @@ class TrainConfig:
     augment: AugmentConfig = DEFAULT
     val_limit: int | None = None  # validate on N val lines spread evenly over the val set
     checkpoint_minutes: float = 10.0
+    # a folder that keeps every source's prepared lines (traindata.load_source), so that a
+    # resumed or repeated run starts in seconds, not minutes; default: "cache" beside the run
+    # folder (runs/cache for runs/NAME); "" keeps nothing
+    cache: str | None = None
     keep_epochs: bool = False  # also save each epoch's model as epochs/epoch-NNN.pt (averaging)
     max_minutes: float | None = None  # stop cleanly (with a checkpoint) after this long
     max_steps: int | None = None  # stop cleanly after this many steps of this invocation
@@ -136,6 +140,13 @@ class TrainConfig:
         """How its lines are prepared, as the models it writes will read them."""
         return Reading.of(self)
 
+    @property
+    def cache_dir(self) -> Path | None:
+        """Where prepared lines are kept (``cache``), None for nowhere."""
+        if self.cache is None:
+            return Path(self.out).parent / "cache"
+        return Path(self.cache) if self.cache else None
+
     def with_overrides(self, **kw) -> TrainConfig:
         return replace(self, **{k: v for k, v in kw.items() if v is not None})
 
@@ -146,7 +157,7 @@ class TrainConfig:
         """What must not change when a run is resumed (budget and machine knobs may)."""
         d = self.to_dict()
         for k in ("max_minutes", "max_steps", "workers", "threads", "checkpoint_minutes",
-                  "keep_epochs", "log_every", "out", "epochs"):
+                  "keep_epochs", "log_every", "out", "epochs", "cache"):
             d.pop(k)
         for key, before in ADDED_LATER.items():
             if d[key] == before:

@@ -10,8 +10,11 @@ and resumed replays exactly the same batches k, k+1, ... with the same augmentat
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from dataclasses import dataclass
+import os
+import pickle
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
@@ -102,13 +105,17 @@ class LoadedSource:
 
 def load_source(source: DataSource, charset: Charset, height: int, max_width: int,
                 show_progress: bool = True, held_out: bool = False,
-                reading: Reading = AS_IS, spread: int | None = None) -> LoadedSource:
+                reading: Reading = AS_IS, spread: int | None = None,
+                cache: str | Path | None = None) -> LoadedSource:
     """Decode, resize to ``height`` as the model will read (``reading``: cut to the ink band,
     stretched, then sheared upright, each if the model does) and encode every usable line;
     drop (and log by id) the unusable ones: unreadable images, characters
     outside the charset, CTC-infeasible labels. With ``source.holdout``, only the held-out
     pages (``held_out``, validation) or only the others. ``spread`` N: only N of the lines,
-    spread evenly over the source, the others not decoded."""
+    spread evenly over the source, the others not decoded.
+
+    ``cache``: a folder where the prepared lines are kept (``line_cache_key``); a later load of
+    the same lines, read the same way by the same code, comes from there in seconds."""
     samples = source_samples(source)
     if source.holdout is not None:
         n_pages = len({s.page_key for s in samples})
@@ -124,6 +131,12 @@ def load_source(source: DataSource, charset: Charset, height: int, max_width: in
     if spread is not None and len(samples) > spread:
         step = len(samples) // spread
         samples = samples[: step * spread: step]
+    cached = None
+    if cache is not None:
+        cached = Path(cache) / f"{line_cache_key(samples, charset, height, max_width, reading)}.pkl"
+        loaded = _read_cache(cached, source)
+        if loaded is not None:
+            return loaded
     images, labels, ids = LineImages(), [], []
     dropped: dict[str, list[str]] = {"unreadable": [], "charset": [], "empty": [], "ctc": []}
     pages = PageImages()  # lines cut from page polygons decode their page once
@@ -152,6 +165,14 @@ def load_source(source: DataSource, charset: Charset, height: int, max_width: in
         images.append(img)
         labels.append(label)
         ids.append(s.id)
+    _report(source, images, dropped)
+    loaded = LoadedSource(source, images, labels, ids)
+    if cached is not None:
+        _write_cache(cached, loaded, dropped)
+    return loaded
+
+
+def _report(source: DataSource, images: LineImages, dropped: dict[str, list[str]]) -> None:
     for why, which in dropped.items():
         if which:
             log.warning("%s: dropped %d lines (%s), e.g. %s", source.path, len(which), why,
@@ -159,7 +180,69 @@ def load_source(source: DataSource, charset: Charset, height: int, max_width: in
     if not images:
         raise InkreaderError(f"{source.path}: no usable lines")
     log.info("%s: %d lines (%.0f MB as PNG)", source.path, len(images), images.nbytes / 1e6)
+
+
+CACHE_FIELDS = ("png", "widths", "labels", "ids", "dropped")
+# The code that decides what a prepared line is: a change to any of these files makes new keys.
+_PREPARING_CODE = ("traindata.py", "preprocess.py", "pagexml.py", "charset.py")
+
+
+def line_cache_key(samples: list[LineSample], charset: Charset, height: int, max_width: int,
+                   reading: Reading) -> str:
+    """A digest of everything a prepared line depends on: every line's file (path, size,
+    modification time), polygon and text, the charset, the height, width cap and reading, and
+    the code that prepares lines. Any change gives another key, so a stale cache is never read."""
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    for name in _PREPARING_CODE:
+        digest.update((here / name).read_bytes())
+    digest.update(repr((height, max_width, sorted(asdict(reading).items()),
+                        charset.symbols)).encode())
+    stats: dict[Path, tuple[int, int] | None] = {}
+    for s in samples:
+        if s.path not in stats:
+            try:
+                st = os.stat(s.path)
+                stats[s.path] = (st.st_size, st.st_mtime_ns)
+            except OSError:
+                stats[s.path] = None  # unreadable now; the load will say so
+        digest.update(repr((str(s.path), stats[s.path], s.polygon, s.text, s.id)).encode())
+    return digest.hexdigest()[:32]
+
+
+def _read_cache(path: Path, source: DataSource) -> LoadedSource | None:
+    try:
+        with open(path, "rb") as f:
+            payload = pickle.load(f)
+        png, widths, labels, ids, dropped = (payload[k] for k in CACHE_FIELDS)
+    except FileNotFoundError:
+        return None
+    except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError) as exc:
+        log.warning("%s: unreadable line cache (%r); preparing the lines again", path, exc)
+        return None
+    images = LineImages()
+    images._png, images._widths = png, widths
+    _report(source, images, dropped)
+    log.info("%s: prepared lines read from %s", source.path, path)
     return LoadedSource(source, images, labels, ids)
+
+
+def _write_cache(path: Path, loaded: LoadedSource, dropped: dict[str, list[str]]) -> None:
+    payload = {"png": loaded.images._png, "widths": loaded.images._widths,
+               "labels": loaded.labels, "ids": loaded.ids, "dropped": dropped}
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            pickle.dump(payload, f, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)  # atomic: a kill mid-write leaves no half cache
+    except OSError as exc:
+        log.warning("%s: cannot write the line cache (%s); training goes on without it", path,
+                    exc)
+        tmp.unlink(missing_ok=True)
+        return
+    log.info("%s: prepared lines kept in %s (%.0f MB)", loaded.source.path, path,
+             path.stat().st_size / 1e6)
 
 
 def source_samples(source: DataSource) -> list[LineSample]:

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -260,6 +261,7 @@ def test_loss_goes_down_and_best_model_reads_an_image(tmp_path, tiny_tsvs):
     assert len(losses) == 24
     assert sum(losses[-4:]) / 4 < 0.7 * sum(losses[:4]) / 4
     assert (tmp_path / "run" / "curve.png").stat().st_size > 1000
+    assert len(list((tmp_path / "cache").glob("*.pkl"))) == 2  # its train and val lines
     model, charset, meta = load_checkpoint(best)
     assert meta["trained"] and 0 <= meta["val_cer"] <= 1.5 and len(charset) == 94
     line = prepare_line(read_gray(ROOT / "../shared/data/gnhk/sample_line.jpg"))
@@ -528,3 +530,43 @@ def test_input_dropout_only_acts_while_training():
         plain.train()
         torch.manual_seed(1)  # the same dropout stream between the LSTMs, none before A
         assert not torch.allclose(first, plain(x))
+
+
+def test_prepared_lines_are_cached_and_any_change_prepares_them_again(tmp_path, caplog):
+    rows = [r.split("\t") for r in HOOKER_TSV.read_text(encoding="utf-8").splitlines()[1:4]]
+    for file, *_ in rows:
+        (tmp_path / Path(file).name).write_bytes((HOOKER_TSV.parent / file).read_bytes())
+    tsv = tmp_path / "lines.tsv"
+    tsv.write_text("file\ttext\n" + "".join(f"{Path(f).name}\t{text}\n" for f, *_, text in rows)
+                   + f"{Path(rows[0][0]).name}\tcosts 5 €\n", encoding="utf-8")
+    source, cache = DataSource(str(tsv)), tmp_path / "cache"
+
+    def load():
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="inkreader"):
+            return load_source(source, Charset.gnhk(), 96, 1600, False, cache=cache,
+                               reading=Reading(deslant=True))
+
+    first = load()
+    assert "kept in" in caplog.text and len(list(cache.glob("*.pkl"))) == 1
+    again = load()
+    assert "read from" in caplog.text and "dropped 1 lines (charset)" in caplog.text
+    assert (again.labels, again.ids) == (first.labels, first.ids)
+    assert all(np.array_equal(a, b) for a, b in zip(again.images, first.images, strict=True))
+    # another reading, or a line's image rewritten, is another key: prepared afresh
+    load_source(source, Charset.gnhk(), 96, 1600, False, cache=cache)
+    image = tmp_path / Path(rows[1][0]).name
+    cv2.imwrite(str(image), 255 - cv2.imread(str(image), cv2.IMREAD_GRAYSCALE))
+    changed = load()
+    assert "kept in" in caplog.text and len(list(cache.glob("*.pkl"))) == 3
+    assert not np.array_equal(changed.images[1], first.images[1])
+    for stale in cache.glob("*.pkl"):  # a damaged cache is said and prepared again
+        stale.write_bytes(b"not a pickle")
+    assert load().ids == first.ids and "unreadable line cache" in caplog.text
+
+
+def test_a_run_keeps_its_lines_beside_its_folder_unless_told_not_to(tmp_path, tiny_tsvs):
+    cfg = tiny_config(*tiny_tsvs, tmp_path / "runs" / "a")
+    assert cfg.cache_dir == tmp_path / "runs" / "cache"
+    assert cfg.with_overrides(cache="").cache_dir is None
+    assert cfg.experiment_key() == cfg.with_overrides(cache="elsewhere").experiment_key()
