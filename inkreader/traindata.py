@@ -43,6 +43,18 @@ class LineImages:
         for img in images or []:
             self.append(img)
 
+    @classmethod
+    def from_png(cls, png: list[bytes], widths: list[int]) -> LineImages:
+        """Lines already encoded (``png``, as kept by another LineImages) and their widths."""
+        images = cls()
+        images._png, images._widths = list(png), list(widths)
+        return images
+
+    @property
+    def png(self) -> list[bytes]:
+        """The encoded lines (``from_png`` takes them back with ``widths``)."""
+        return self._png
+
     def append(self, img: np.ndarray) -> None:
         ok, buf = cv2.imencode(".png", img, [cv2.IMWRITE_PNG_COMPRESSION, 1])
         if not ok:
@@ -55,9 +67,7 @@ class LineImages:
 
     def __getitem__(self, i: int | slice) -> np.ndarray | LineImages:
         if isinstance(i, slice):
-            part = LineImages()
-            part._png, part._widths = self._png[i], self._widths[i]
-            return part
+            return LineImages.from_png(self._png[i], self._widths[i])
         return cv2.imdecode(np.frombuffer(self._png[i], np.uint8), cv2.IMREAD_GRAYSCALE)
 
     def __iter__(self):
@@ -220,16 +230,16 @@ def _read_cache(path: Path, source: DataSource) -> LoadedSource | None:
     except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError) as exc:
         log.warning("%s: unreadable line cache (%r); preparing the lines again", path, exc)
         return None
-    images = LineImages()
-    images._png, images._widths = png, widths
+    images = LineImages.from_png(png, widths)
     _report(source, images, dropped)
     log.info("%s: prepared lines read from %s", source.path, path)
     return LoadedSource(source, images, labels, ids)
 
 
 def _write_cache(path: Path, loaded: LoadedSource, dropped: dict[str, list[str]]) -> None:
-    payload = {"png": loaded.images._png, "widths": loaded.images._widths,
-               "labels": loaded.labels, "ids": loaded.ids, "dropped": dropped}
+    images = loaded.images
+    payload = dict(zip(CACHE_FIELDS, (images.png, images.widths.tolist(), loaded.labels,
+                                      loaded.ids, dropped), strict=True))
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
