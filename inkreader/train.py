@@ -237,34 +237,8 @@ def _fit(cfg: TrainConfig, stop: _StopOnSignal) -> Path:
     if warning and rank == 0:
         log.warning(warning)
     torch.set_num_threads(cfg.threads or max(1, available_cores() // world))
-    run = Run(cfg, rank, world)
-    resumed = run.resume()
-    if not resumed:
-        torch.manual_seed(cfg.seed)
-        run.model = HandwritingRecognizer(run.model.config)  # seeded initial weights
-        if cfg.init:
-            run.init_from(cfg.init)
-        run.opt = make_optimizer(run.model, cfg)
-    # NHWC activations: oneDNN's CPU convolutions make a step about 14 % faster on one thread
-    # (bench/train_throughput.py --nchw); the parameters stay the same objects, the optimiser's
-    run.model.to(memory_format=torch.channels_last)
-    height = run.model.config.height
-    cache = cfg.cache_dir
-    sources = [load_source(s, run.charset, height, cfg.max_width, rank == 0,
-                           reading=cfg.reading, cache=cache) for s in cfg.train]
-    val = load_source(cfg.val, run.charset, height, cfg.max_width, rank == 0, held_out=True,
-                      reading=cfg.reading, cache=cache)
-    # the run folder appears once the run can start: a typo in a path leaves nothing behind
-    run.dir.mkdir(parents=True, exist_ok=True)
-    if rank == 0:
-        (run.dir / "config.toml").write_text(dump_config(cfg), encoding="utf-8")
-    for s in cfg.train:
-        if (s.path, s.split) == (cfg.val.path, cfg.val.split) and not cfg.val.holdout:
-            log.warning("%s: validating on the training lines (same file and split); give both "
-                        "sources the same holdout = F to validate on pages it never trains on",
-                        s.path)
-    if cfg.val_limit:
-        val = val.spread(cfg.val_limit)
+    run = _start(cfg, rank, world)
+    sources, val = _load_lines(cfg, run)
     model = run.model
     if world > 1:
         model = torch.nn.parallel.DistributedDataParallel(run.model)
@@ -273,55 +247,20 @@ def _fit(cfg: TrainConfig, stop: _StopOnSignal) -> Path:
     total_steps = steps_per_epoch * cfg.epochs
     ctc = torch.nn.CTCLoss(blank=0, reduction="mean", zero_infinity=True)
     started = time.monotonic() - run.elapsed
-    session_start = time.monotonic()
+    session_start = last_save = time.monotonic()
     session_steps = 0
-    last_save = time.monotonic()
     stop.armed = True  # from here a signal checkpoints and stops after the current step
     while run.epoch < cfg.epochs:
         plan = epoch_plan(sources, cfg.epoch_lines, cfg.batch_size, cfg.seed, run.epoch)
-        plan = plan[rank::world][:steps_per_epoch]
-        loader = torch.utils.data.DataLoader(
-            BatchDataset(sources, plan, cfg.seed, run.epoch, run.batch, cfg.tail_margin,
-                         cfg.augment),
-            batch_size=None,
-            shuffle=False, num_workers=cfg.workers, persistent_workers=False,
-            prefetch_factor=4 if cfg.workers else None,
-            # its own generator: a loader drawing its base seed from the global RNG would shift
-            # the dropout stream whenever a resume creates the loader at another step
-            generator=torch.Generator().manual_seed(cfg.seed), worker_init_fn=_worker_init)
+        bar = _epoch_bar(cfg, run, sources, plan[rank::world][:steps_per_epoch])
         run.model.train()
-        bar = tqdm(loader, total=len(plan), initial=run.batch, desc=f"epoch {run.epoch + 1}",
-                   disable=rank != 0, mininterval=10, dynamic_ncols=True)
         loss_sum, loss_n, t0 = 0.0, 0, time.monotonic()
         for batch in bar:
-            for g in run.opt.param_groups:
-                g["lr"] = cfg.lr * lr_factor(run.step, total_steps, cfg.warmup_steps,
-                                             cfg.min_lr_ratio)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
-                logits = model(batch["x"].contiguous(memory_format=torch.channels_last))
-            log_probs = logits.float().log_softmax(-1)
-            in_lengths = run.model.output_lengths(batch["widths"])
-            loss = ctc(log_probs, batch["targets"], in_lengths, batch["target_lengths"])
-            objective = loss
-            if cfg.confidence_penalty:
-                objective = loss - cfg.confidence_penalty * mean_frame_entropy(log_probs,
-                                                                               in_lengths)
-            run.opt.zero_grad(set_to_none=True)
-            objective.backward()
-            torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.grad_clip)
-            run.opt.step()
-            run.step += 1
-            run.batch += 1
-            run.lines_seen += len(batch["ids"]) * world
-            loss_sum, loss_n = loss_sum + loss.item(), loss_n + 1
+            loss_sum += _train_step(run, model, batch, ctc, total_steps)
+            loss_n += 1
             if run.step % cfg.log_every == 0:
-                speed = loss_n * cfg.batch_size * world / (time.monotonic() - t0)
-                bar.set_postfix(loss=f"{loss_sum / loss_n:.3f}", lps=f"{speed:.1f}")
                 run.elapsed = time.monotonic() - started
-                run.log_metrics({"step": run.step, "epoch": run.epoch, "lines": run.lines_seen,
-                                 "loss": loss_sum / loss_n, "lines_per_s": speed,
-                                 "lr": run.opt.param_groups[0]["lr"],
-                                 "minutes": run.elapsed / 60})
+                _log_progress(run, bar, loss_sum / loss_n, loss_n / (time.monotonic() - t0))
                 loss_sum, loss_n, t0 = 0.0, 0, time.monotonic()
             session_steps += 1
             now = time.monotonic()
@@ -343,6 +282,92 @@ def _fit(cfg: TrainConfig, stop: _StopOnSignal) -> Path:
     if world > 1:
         dist.barrier()
     return run.dir / "best.pt"
+
+
+def _start(cfg: TrainConfig, rank: int, world: int) -> Run:
+    """The run of ``cfg``: resumed from its ``last.pt``, or started afresh (seeded weights, or
+    ``init``'s)."""
+    run = Run(cfg, rank, world)
+    if not run.resume():
+        torch.manual_seed(cfg.seed)
+        run.model = HandwritingRecognizer(run.model.config)  # seeded initial weights
+        if cfg.init:
+            run.init_from(cfg.init)
+        run.opt = make_optimizer(run.model, cfg)
+    # NHWC activations: oneDNN's CPU convolutions make a step about 14 % faster on one thread
+    # (bench/train_throughput.py --nchw); the parameters stay the same objects, the optimiser's
+    run.model.to(memory_format=torch.channels_last)
+    return run
+
+
+def _load_lines(cfg: TrainConfig, run: Run) -> tuple[list[LoadedSource], LoadedSource]:
+    """The training sources and the validation lines, prepared (or read from the line cache);
+    then the run folder and its ``config.toml``."""
+    height, rank = run.model.config.height, run.rank
+    sources = [load_source(s, run.charset, height, cfg.max_width, rank == 0,
+                           reading=cfg.reading, cache=cfg.cache_dir) for s in cfg.train]
+    val = load_source(cfg.val, run.charset, height, cfg.max_width, rank == 0, held_out=True,
+                      reading=cfg.reading, cache=cfg.cache_dir)
+    # the run folder appears once the run can start: a typo in a path leaves nothing behind
+    run.dir.mkdir(parents=True, exist_ok=True)
+    if rank == 0:
+        (run.dir / "config.toml").write_text(dump_config(cfg), encoding="utf-8")
+    for s in cfg.train:
+        if (s.path, s.split) == (cfg.val.path, cfg.val.split) and not cfg.val.holdout:
+            log.warning("%s: validating on the training lines (same file and split); give both "
+                        "sources the same holdout = F to validate on pages it never trains on",
+                        s.path)
+    return sources, val.spread(cfg.val_limit) if cfg.val_limit else val
+
+
+def _epoch_bar(cfg: TrainConfig, run: Run, sources: list[LoadedSource], plan: list) -> tqdm:
+    """The batches of the current epoch's ``plan`` from ``run.batch`` on, behind a progress
+    bar (rank 0 only)."""
+    loader = torch.utils.data.DataLoader(
+        BatchDataset(sources, plan, cfg.seed, run.epoch, run.batch, cfg.tail_margin,
+                     cfg.augment),
+        batch_size=None,
+        shuffle=False, num_workers=cfg.workers, persistent_workers=False,
+        prefetch_factor=4 if cfg.workers else None,
+        # its own generator: a loader drawing its base seed from the global RNG would shift
+        # the dropout stream whenever a resume creates the loader at another step
+        generator=torch.Generator().manual_seed(cfg.seed), worker_init_fn=_worker_init)
+    return tqdm(loader, total=len(plan), initial=run.batch, desc=f"epoch {run.epoch + 1}",
+                disable=run.rank != 0, mininterval=10, dynamic_ncols=True)
+
+
+def _train_step(run: Run, model: torch.nn.Module, batch: dict, ctc: torch.nn.CTCLoss,
+                total_steps: int) -> float:
+    """One optimiser step on ``batch`` (``model`` is ``run.model`` or its DDP wrapper); returns
+    the batch's CTC loss."""
+    cfg = run.cfg
+    for g in run.opt.param_groups:
+        g["lr"] = cfg.lr * lr_factor(run.step, total_steps, cfg.warmup_steps, cfg.min_lr_ratio)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+        logits = model(batch["x"].contiguous(memory_format=torch.channels_last))
+    log_probs = logits.float().log_softmax(-1)
+    in_lengths = run.model.output_lengths(batch["widths"])
+    loss = ctc(log_probs, batch["targets"], in_lengths, batch["target_lengths"])
+    objective = loss
+    if cfg.confidence_penalty:
+        objective = loss - cfg.confidence_penalty * mean_frame_entropy(log_probs, in_lengths)
+    run.opt.zero_grad(set_to_none=True)
+    objective.backward()
+    torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.grad_clip)
+    run.opt.step()
+    run.step += 1
+    run.batch += 1
+    run.lines_seen += len(batch["ids"]) * run.world
+    return loss.item()
+
+
+def _log_progress(run: Run, bar: tqdm, loss: float, batches_per_s: float) -> None:
+    """The mean loss and speed since the last record, on the bar and in ``metrics.jsonl``."""
+    speed = batches_per_s * run.cfg.batch_size * run.world
+    bar.set_postfix(loss=f"{loss:.3f}", lps=f"{speed:.1f}")
+    run.log_metrics({"step": run.step, "epoch": run.epoch, "lines": run.lines_seen,
+                     "loss": loss, "lines_per_s": speed, "lr": run.opt.param_groups[0]["lr"],
+                     "minutes": run.elapsed / 60})
 
 
 def _worker_init(worker_id: int) -> None:
