@@ -126,6 +126,24 @@ def load_source(source: DataSource, charset: Charset, height: int, max_width: in
 
     ``cache``: a folder where the prepared lines are kept (``line_cache_key``); a later load of
     the same lines, read the same way by the same code, comes from there in seconds."""
+    samples = _selected(source, held_out, spread)
+    cached = None
+    if cache is not None:
+        cached = Path(cache) / f"{line_cache_key(samples, charset, height, max_width, reading)}.pkl"
+        loaded = _read_cache(cached, source)
+        if loaded is not None:
+            return loaded
+    loaded, dropped = _prepare(source, samples, charset, height, max_width, reading,
+                               show_progress)
+    _report(source, loaded.images, dropped)
+    if cached is not None:
+        _write_cache(cached, loaded, dropped)
+    return loaded
+
+
+def _selected(source: DataSource, held_out: bool, spread: int | None) -> list[LineSample]:
+    """The samples of ``source`` that a load reads: its (non-)held-out pages, its ``limit``,
+    then ``spread`` of them."""
     samples = source_samples(source)
     if source.holdout is not None:
         n_pages = len({s.page_key for s in samples})
@@ -141,12 +159,14 @@ def load_source(source: DataSource, charset: Charset, height: int, max_width: in
     if spread is not None and len(samples) > spread:
         step = len(samples) // spread
         samples = samples[: step * spread: step]
-    cached = None
-    if cache is not None:
-        cached = Path(cache) / f"{line_cache_key(samples, charset, height, max_width, reading)}.pkl"
-        loaded = _read_cache(cached, source)
-        if loaded is not None:
-            return loaded
+    return samples
+
+
+def _prepare(source: DataSource, samples: list[LineSample], charset: Charset, height: int,
+             max_width: int, reading: Reading,
+             show_progress: bool) -> tuple[LoadedSource, dict[str, list[str]]]:
+    """Every usable sample decoded, read as the model reads and encoded; the ids of the others
+    by the reason they were dropped."""
     images, labels, ids = LineImages(), [], []
     dropped: dict[str, list[str]] = {"unreadable": [], "charset": [], "empty": [], "ctc": []}
     pages = PageImages()  # lines cut from page polygons decode their page once
@@ -175,11 +195,7 @@ def load_source(source: DataSource, charset: Charset, height: int, max_width: in
         images.append(img)
         labels.append(label)
         ids.append(s.id)
-    _report(source, images, dropped)
-    loaded = LoadedSource(source, images, labels, ids)
-    if cached is not None:
-        _write_cache(cached, loaded, dropped)
-    return loaded
+    return LoadedSource(source, images, labels, ids), dropped
 
 
 def _report(source: DataSource, images: LineImages, dropped: dict[str, list[str]]) -> None:
