@@ -184,6 +184,7 @@ class Run:
             raise InkreaderError(f"{spec}: --init checkpoint not found (an earlier stage's run "
                                  "writes it); to start from the shipped model instead, add "
                                  "--init default")
+        fresh = {k: v.clone() for k, v in self.model.state_dict().items()}  # seeded weights
         model, charset, _ = load_checkpoint(resolve_model_path(spec))
         if charset != self.charset:
             raise InkreaderError(f"{spec}: its charset differs from the training charset")
@@ -200,12 +201,29 @@ class Run:
         for name in self.cfg.reinit:  # seeded: fit() set the seed before building the model
             getattr(self.model, name).reset_parameters()
             log.info("started %s afresh (reinit)", name)
+        if (self.cfg.shrink, self.cfg.perturb) != (1.0, 0.0):
+            shrink_perturb(self.model, fresh, self.cfg.shrink, self.cfg.perturb)
+            log.info("shrank the weights to %g of %s's and added %g of the run's initial ones",
+                     self.cfg.shrink, spec, self.cfg.perturb)
 
     def log_metrics(self, record: dict) -> None:
         if self.rank != 0:
             return
         with open(self.dir / "metrics.jsonl", "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
+
+
+def shrink_perturb(model: HandwritingRecognizer, fresh: dict[str, torch.Tensor],
+                   shrink: float, perturb: float) -> None:
+    """Every weight and bias of the convolutions, the height collapse, the LSTMs and the
+    classifier becomes ``shrink`` times itself plus ``perturb`` times the same tensor of
+    ``fresh`` (a state dict of initial weights); BatchNorm's parameters and statistics stay."""
+    norms = {f"{name}." for name, m in model.named_modules()
+             if isinstance(m, torch.nn.BatchNorm2d)}
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if not any(name.startswith(prefix) for prefix in norms):
+                p.mul_(shrink).add_(fresh[name], alpha=perturb)
 
 
 def setup_distributed() -> tuple[int, int]:

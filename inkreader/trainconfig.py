@@ -45,7 +45,7 @@ class DataSource:
 # saved before a setting resumes while the setting keeps that value.
 ADDED_LATER = {"tail_margin": 0, "x_scale": 1.0, "decay_norms": True, "deslant": False,
                "confidence_penalty": 0.0, "band": False, "collapse_rows": 1,
-               "input_dropout": 0.0, "reinit": ()}
+               "input_dropout": 0.0, "reinit": (), "shrink": 1.0, "perturb": 0.0}
 
 # Layers of an init checkpoint that ``reinit`` may start afresh.
 REINIT_LAYERS = ("collapse", "lstm_a", "lstm_b", "classifier")
@@ -108,6 +108,11 @@ class TrainConfig:
     # layers of the init checkpoint to start afresh (seeded), e.g. ["lstm_a", "lstm_b",
     # "classifier"]: keep a trained CNN, learn the recurrent head again (any of REINIT_LAYERS)
     reinit: tuple[str, ...] = ()
+    # shrink and perturb (Ash and Adams 2020) the init checkpoint's weights: each weight of the
+    # convolutions, the collapse, the LSTMs and the classifier becomes shrink x itself + perturb
+    # x the run's own seeded initial weight (BatchNorm kept); 1 and 0 keep the init as it is
+    shrink: float = 1.0
+    perturb: float = 0.0
     # "bf16": autocast matmuls/convs/LSTMs to bfloat16 (fp32 master weights); about 2x the
     # lines/s on CPUs with AVX512-BF16 (bench/train_throughput.py), slow on CPUs without it.
     precision: str = "fp32"
@@ -132,6 +137,12 @@ class TrainConfig:
         if self.reinit and not self.init:
             raise ConfigError("reinit starts layers of the init checkpoint afresh, but no init "
                               "is given (without one every layer starts afresh)")
+        if not 0 < self.shrink <= 1 or self.perturb < 0:
+            raise ConfigError(f"shrink must be above 0 and at most 1 and perturb 0 or more, got "
+                              f"{self.shrink} and {self.perturb}")
+        if (self.shrink, self.perturb) != (1.0, 0.0) and not self.init:
+            raise ConfigError("shrink and perturb change the init checkpoint's weights, but no "
+                              "init is given")
         if self.precision not in ("fp32", "bf16"):
             raise ConfigError(f"precision must be 'fp32' or 'bf16', got {self.precision!r}")
 

@@ -516,6 +516,38 @@ def test_reinit_and_dropouts_are_checked():
         config_from_dict({**sources, "input_dropout": 1.0})
 
 
+def test_shrink_perturb_mixes_the_init_with_the_runs_own_initial_weights(tmp_path, tiny_tsvs,
+                                                                          caplog):
+    trained = tmp_path / "trained.pt"
+    source = busy_model(ModelConfig(), seed=5)
+    save_checkpoint(trained, source, Charset.gnhk())
+    with caplog.at_level(logging.INFO, logger="inkreader"):
+        fit(tiny_config(*tiny_tsvs, tmp_path / "run", epochs=1, lr=0.0, init=str(trained),
+                        shrink=0.4, perturb=0.1))
+    assert "shrank the weights to 0.4" in caplog.text
+    model, _, _ = load_checkpoint(tmp_path / "run" / "best.pt")  # lr 0: weights as started
+    torch.manual_seed(3)  # the run's seed
+    fresh = HandwritingRecognizer(ModelConfig()).state_dict()
+    before, after = source.state_dict(), model.state_dict()
+    for name in ("cnn.0.0.weight", "cnn.4.0.bias", "collapse.weight", "lstm_a.weight_hh_l0",
+                 "lstm_b.bias_ih_l1_reverse", "classifier.weight"):
+        expected = 0.4 * before[name] + 0.1 * fresh[name]
+        assert torch.allclose(after[name], expected, atol=1e-6), name
+        assert not torch.allclose(after[name], before[name], atol=1e-4), name
+    for kept in ("cnn.0.1.weight", "cnn.2.1.bias"):  # BatchNorm's scale and shift
+        assert torch.equal(after[kept], before[kept]), kept
+
+
+def test_shrink_and_perturb_are_checked():
+    sources = {"train": [{"path": "a"}], "val": {"path": "b"}}
+    with pytest.raises(ConfigError, match="no init is given"):
+        config_from_dict({**sources, "shrink": 0.5})
+    with pytest.raises(ConfigError, match="shrink must be above 0 and at most 1"):
+        config_from_dict({**sources, "init": "default", "shrink": 0.0})
+    with pytest.raises(ConfigError, match="perturb 0 or more"):
+        config_from_dict({**sources, "init": "default", "perturb": -0.1})
+
+
 def test_input_dropout_only_acts_while_training():
     torch.manual_seed(0)
     plain = HandwritingRecognizer(ModelConfig()).eval()
