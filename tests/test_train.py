@@ -26,14 +26,7 @@ from inkreader.datasets import ctc_feasible, holdout, load_dataset
 from inkreader.errors import DatasetError, InkreaderError
 from inkreader.model import HandwritingRecognizer, ModelConfig, load_checkpoint, save_checkpoint
 from inkreader.preprocess import TAIL_MARGIN, Reading, prepare_line, read_gray, stack_lines
-from inkreader.train import (
-    _StopOnSignal,
-    fit,
-    lr_factor,
-    make_optimizer,
-    mean_frame_entropy,
-    precision_warning,
-)
+from inkreader.train import _StopOnSignal, fit, lr_factor, mean_frame_entropy, precision_warning
 from inkreader.trainconfig import (
     ConfigError,
     DataSource,
@@ -43,6 +36,7 @@ from inkreader.trainconfig import (
     load_config,
 )
 from inkreader.traindata import LineImages, collate, load_source, read_exclude_list
+from inkreader.trainrun import make_optimizer
 
 from .conftest import HOOKER_TSV, ROOT
 from .test_model import busy_model
