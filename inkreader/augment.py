@@ -39,10 +39,15 @@ class AugmentConfig:
     p_mask: float = 0.0
     mask_count: int = 2
     mask_px: int = 20
+    # a tight crop (row cuts): up to cut_max of the line's rows cut away above and below, the
+    # rest resized back to the full height (and as much wider), as a line segmenter's tight
+    # polygon cuts through the ascenders and descenders and the reader then magnifies the rest
+    p_cut: float = 0.0
+    cut_max: float = 0.4
 
     def __post_init__(self) -> None:
         for name in ("p_elastic", "p_stroke", "p_blur", "p_contrast", "p_noise", "p_binarize",
-                     "p_margin", "p_mask"):
+                     "p_margin", "p_mask", "p_cut"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be a probability (0 to 1), got "
                                  f"{getattr(self, name)}")
@@ -54,6 +59,9 @@ class AugmentConfig:
         if self.mask_count < 1 or self.mask_px < 4:
             raise ValueError(f"mask_count must be 1 or more and mask_px 4 or more, got "
                              f"{self.mask_count} and {self.mask_px}")
+        if not 0 < self.cut_max < 1:
+            raise ValueError(f"cut_max must be a fraction of the rows (between 0 and 1, "
+                             f"exclusive), got {self.cut_max}")
 
 
 DEFAULT = AugmentConfig()
@@ -109,10 +117,25 @@ def _mask_columns(img: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig,
     return out
 
 
+def _cut_rows(img: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
+    """Cut up to ``cut_max`` of the rows (shared at random between the top and the bottom) and
+    resize what is left back to the full height, keeping its aspect."""
+    h, w = img.shape
+    cut = rng.uniform(0, cfg.cut_max) * h
+    top = int(round(cut * rng.uniform()))
+    keep = max(8, h - int(round(cut)))
+    top = min(top, h - keep)
+    rest = img[top: top + keep]
+    width = max(8, int(round(w * h / keep)))
+    return cv2.resize(rest, (width, h), interpolation=cv2.INTER_LINEAR)
+
+
 def augment_line(img: np.ndarray, rng: np.random.Generator,
                  cfg: AugmentConfig = DEFAULT) -> np.ndarray:
     """(96, W) uint8 -> (96, W') uint8, a plausible other rendering of the same line."""
     bg = paper_level(img)
+    if cfg.p_cut and rng.random() < cfg.p_cut:  # no draw when off: older runs replay exactly
+        img = _cut_rows(img, rng, cfg)
     if cfg.p_margin and rng.random() < cfg.p_margin:
         left, right = (int(v) for v in rng.integers(0, cfg.margin_px + 1, 2))
         img = cv2.copyMakeBorder(img, 0, 0, left, right, cv2.BORDER_CONSTANT, value=bg)

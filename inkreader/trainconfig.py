@@ -173,7 +173,7 @@ class TrainConfig:
         for key, before in ADDED_LATER.items():
             if d[key] == before:
                 del d[key]
-        for key in ("p_mask", "mask_count", "mask_px"):  # added later (column masks)
+        for key in ("p_mask", "mask_count", "mask_px", "p_cut", "cut_max"):  # added later
             if d["augment"][key] == getattr(DEFAULT, key):
                 del d["augment"][key]
         legacy = {k: v for k, v in asdict(LEGACY).items() if k in d["augment"]}

@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from inkreader.augment import AugmentConfig, augment_line, paper_level
+from inkreader.augment import AugmentConfig, _cut_rows, augment_line, paper_level
 from inkreader.preprocess import read_gray, resize_to_height
 
 from .conftest import SAMPLE_LINE
@@ -89,3 +89,34 @@ def test_column_masks_paper_over_ink_strips_and_draw_nothing_when_off():
         AugmentConfig(mask_px=2)
     with pytest.raises(ValueError, match="p_mask must be a probability"):
         AugmentConfig(p_mask=2.0)
+
+
+def test_row_cuts_magnify_what_is_left_and_draw_nothing_when_off():
+    img = resize_to_height(read_gray(SAMPLE_LINE))
+    bare = AugmentConfig(stretch=(1.0, 1.0), shear=0.0, rotate=0.0, vscale=(1.0, 1.0),
+                         p_elastic=0.0, p_stroke=0.0, p_blur=0.0, p_contrast=0.0, p_noise=0.0,
+                         p_binarize=0.0, p_margin=0.0)
+    cut = replace(bare, p_cut=1.0, cut_max=0.5)
+    widths = []
+    for seed in range(20):
+        out = augment_line(img, np.random.default_rng(seed), cut)
+        assert out.shape[0] == img.shape[0]
+        # what is left of 96 rows is 48..96 of them, resized to 96: up to twice as wide
+        assert img.shape[1] - 2 <= out.shape[1] <= 2 * img.shape[1] + 2
+        widths.append(out.shape[1])
+    assert max(widths) > 1.3 * img.shape[1]  # the cuts vary and some are deep
+    # on a ramp of rows: a band of the rows, in order, stretched to the full height
+    rows = np.repeat(np.arange(96, dtype=np.uint8)[:, None] * 2, 50, axis=1)
+    for seed in range(10):
+        ramp = _cut_rows(rows, np.random.default_rng(seed), cut)[:, 0].astype(int)
+        assert ramp.shape == (96,) and (np.diff(ramp) >= 0).all()
+        assert ramp[-1] - ramp[0] >= 2 * 96 * 0.5 - 4  # at least half the rows are left
+    # off (the default), the random stream is untouched
+    rng_a, rng_b = np.random.default_rng(5), np.random.default_rng(5)
+    augment_line(img, rng_a)
+    augment_line(img, rng_b, replace(AugmentConfig(), cut_max=0.2))
+    assert rng_a.random() == rng_b.random()
+    with pytest.raises(ValueError, match="cut_max must be a fraction"):
+        AugmentConfig(cut_max=1.0)
+    with pytest.raises(ValueError, match="p_cut must be a probability"):
+        AugmentConfig(p_cut=-0.1)
