@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import signal
 import sys
 
@@ -57,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as exc:  # Ctrl-C, or a training run stopped before its first step
         print(f"inkreader {args.command}: {exc or 'interrupted'}", file=sys.stderr)
         return 128 + getattr(exc, "signum", signal.SIGINT)
+    except BrokenPipeError:  # the reader of the output left (`inkreader read ... | head -1`)
+        # stop quietly, as a shell tool does; stdout goes nowhere so that its flush at exit
+        # cannot fail again (the Python docs' recipe for SIGPIPE)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -97,3 +100,15 @@ def test_charlist_mismatch_and_missing_model_are_clear_errors(capsys, model, tmp
     assert f"charlist {charlist} has 3 symbols, 4 classes" in err and "95 classes" in err
     code, _, err = read(capsys, SAMPLE_LINE, "-m", tmp_path / "nope.pt")
     assert code == 2 and "nope.pt: model file not found" in err
+
+
+def test_a_reader_that_leaves_early_stops_it_quietly(model, folder):
+    """`inkreader read FOLDER | head -0`: the pipe's reader is gone before the first line is
+    written; the command stops with SIGPIPE's status and no traceback."""
+    proc = subprocess.Popen([sys.executable, "-m", "inkreader.cli", "read", str(folder), "-m",
+                             model, "--backend", "torch"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # long before the lines are read
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 128 + signal.SIGPIPE
+    assert "Traceback" not in err and "BrokenPipeError" not in err
