@@ -136,6 +136,12 @@ def _fit(cfg: TrainConfig, stop: _StopOnSignal) -> Path:
     session_start = last_save = time.monotonic()
     session_steps = 0
     stop.armed = True  # from here a signal checkpoints and stops after the current step
+    # a run stopped by until_step on an epoch's last batch ends that epoch (validation and
+    # snapshot included) before it stops, here or, after a kill, when it is run again
+    if _reached(cfg, run) and run.batch != steps_per_epoch:
+        log.info("the run is at step %d (until_step %d): nothing to do", run.step,
+                 cfg.until_step)
+        return run.dir / "best.pt"
     while run.epoch < cfg.epochs:
         plan = epoch_plan(sources, cfg.epoch_lines, cfg.batch_size, cfg.seed, run.epoch)
         bar = _epoch_bar(cfg, run, sources, plan[rank::world][:steps_per_epoch])
@@ -152,19 +158,25 @@ def _fit(cfg: TrainConfig, stop: _StopOnSignal) -> Path:
             now = time.monotonic()
             done = (stop.requested
                     or (cfg.max_minutes is not None and now - session_start > cfg.max_minutes * 60)
-                    or (cfg.max_steps is not None and session_steps >= cfg.max_steps))
+                    or (cfg.max_steps is not None and session_steps >= cfg.max_steps)
+                    or (_reached(cfg, run) and run.batch < steps_per_epoch))
             if now - last_save > cfg.checkpoint_minutes * 60 or done:
                 run.elapsed = now - started
                 run.save_last()
                 last_save = now
             if done:
-                log.info("stopping at step %d after %.1f minutes; the same command resumes",
-                         run.step, (now - session_start) / 60)
+                log.info("stopping at step %d after %.1f minutes; %s", run.step,
+                         (now - session_start) / 60, f"until_step {cfg.until_step}"
+                         if _reached(cfg, run) else "the same command resumes")
                 return run.dir / "best.pt"
         bar.close()
         run.epoch, run.batch = run.epoch + 1, 0
         end_of_epoch(run, val, started)
         last_save = time.monotonic()
+        if _reached(cfg, run):
+            log.info("stopping at step %d (until_step %d) after epoch %d", run.step,
+                     cfg.until_step, run.epoch)
+            break
     if world > 1:
         dist.barrier()
     return run.dir / "best.pt"
@@ -204,6 +216,11 @@ def _load_lines(cfg: TrainConfig, run: Run) -> tuple[list[LoadedSource], LoadedS
                         "sources the same holdout = F to validate on pages it never trains on",
                         s.path)
     return sources, val.spread(cfg.val_limit) if cfg.val_limit else val
+
+
+def _reached(cfg: TrainConfig, run: Run) -> bool:
+    """Whether the run has reached its ``until_step``."""
+    return cfg.until_step is not None and run.step >= cfg.until_step
 
 
 def _epoch_bar(cfg: TrainConfig, run: Run, sources: list[LoadedSource], plan: list) -> tqdm:

@@ -99,6 +99,9 @@ class TrainConfig:
     keep_epochs: bool = False  # also save each epoch's model as epochs/epoch-NNN.pt (averaging)
     max_minutes: float | None = None  # stop cleanly (with a checkpoint) after this long
     max_steps: int | None = None  # stop cleanly after this many steps of this invocation
+    # stop cleanly once the run's own step count reaches this (the same after any number of
+    # kills and resumes; a run already there returns at once): a stage cut short on purpose
+    until_step: int | None = None
     seed: int = 0
     workers: int = 1
     threads: int | None = None  # torch threads; None = the cores this process may use
@@ -127,6 +130,9 @@ class TrainConfig:
         if self.confidence_penalty < 0:
             raise ConfigError(f"confidence_penalty must be 0 or more, got "
                               f"{self.confidence_penalty}")
+        for name, n in (("max_steps", self.max_steps), ("until_step", self.until_step)):
+            if n is not None and n < 1:
+                raise ConfigError(f"{name} must be 1 or more, got {n}")
         for name, p in (("dropout", self.dropout), ("input_dropout", self.input_dropout)):
             if not 0 <= p < 1:
                 raise ConfigError(f"{name} must be at least 0 and below 1, got {p}")
@@ -167,8 +173,8 @@ class TrainConfig:
     def experiment_key(self) -> dict:
         """What must not change when a run is resumed (budget and machine knobs may)."""
         d = self.to_dict()
-        for k in ("max_minutes", "max_steps", "workers", "threads", "checkpoint_minutes",
-                  "keep_epochs", "log_every", "out", "epochs", "cache"):
+        for k in ("max_minutes", "max_steps", "until_step", "workers", "threads",
+                  "checkpoint_minutes", "keep_epochs", "log_every", "out", "epochs", "cache"):
             d.pop(k)
         for key, before in ADDED_LATER.items():
             if d[key] == before:

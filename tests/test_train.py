@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -282,6 +283,33 @@ def test_resume_is_exact(tmp_path, tiny_tsvs):
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), k
+
+
+def test_until_step_stops_at_the_runs_own_step_however_often_it_is_run(tmp_path, tiny_tsvs):
+    def state(run):
+        s = torch.load(run / "last.pt", weights_only=False)
+        return s["epoch"], s["batch"], s["step"]
+
+    def validated(run):
+        lines = (run / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
+        return [r["epoch"] for r in map(json.loads, lines) if "val_cer" in r]
+
+    run = tmp_path / "run"
+    cfg = tiny_config(*tiny_tsvs, run, keep_epochs=True)  # 4 steps an epoch, 2 epochs
+    fit(replace(cfg, until_step=3))
+    assert state(run) == (0, 3, 3)
+    fit(replace(cfg, until_step=3))  # run again (as after a kill): no step more
+    assert state(run) == (0, 3, 3)
+    # a stop on an epoch's last step ends the epoch first: validation and snapshot
+    fit(replace(cfg, until_step=4))
+    assert state(run) == (1, 0, 4)
+    assert validated(run) == [1] and (run / "epochs" / "epoch-001.pt").exists()
+    fit(replace(cfg, until_step=4))
+    assert state(run) == (1, 0, 4) and validated(run) == [1]
+    fit(cfg)  # the whole run, the same experiment
+    assert state(run) == (2, 0, 8) and validated(run) == [1, 2]
+    with pytest.raises(ConfigError, match="until_step must be 1 or more"):
+        replace(cfg, until_step=0)
 
 
 def test_resume_refuses_a_different_experiment(tmp_path, tiny_tsvs):

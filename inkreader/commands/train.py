@@ -19,6 +19,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-minutes", type=float, help="stop cleanly after this long")
     p.add_argument("--max-steps", type=int,
                    help="stop cleanly after this many steps of this invocation (a smoke run)")
+    p.add_argument("--until-step", type=int,
+                   help="stop cleanly when the run reaches this step, however often it was "
+                   "killed and resumed (a run already there returns at once)")
     p.add_argument("--precision", choices=("fp32", "bf16"),
                    help="bf16 autocasts convolutions, matmuls and LSTMs (CPUs with AVX512-BF16)")
     p.add_argument("--dropout", type=float)
@@ -37,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
         out=args.out, init=args.init, epochs=args.epochs, epoch_lines=args.epoch_lines,
         batch_size=args.batch_size, lr=args.lr, seed=args.seed, workers=args.workers,
         threads=args.threads, max_minutes=args.max_minutes, max_steps=args.max_steps,
+        until_step=args.until_step,
         precision=args.precision, dropout=args.dropout, val_limit=args.val_limit,
         checkpoint_minutes=args.checkpoint_minutes, keep_epochs=args.keep_epochs)
     best = fit(cfg)
