@@ -165,9 +165,10 @@ def _fit(cfg: TrainConfig, stop: _StopOnSignal) -> Path:
                 run.save_last()
                 last_save = now
             if done:
+                why = (f"until_step {cfg.until_step}" if _reached(cfg, run)
+                       else "the same command resumes")
                 log.info("stopping at step %d after %.1f minutes; %s", run.step,
-                         (now - session_start) / 60, f"until_step {cfg.until_step}"
-                         if _reached(cfg, run) else "the same command resumes")
+                         (now - session_start) / 60, why)
                 return run.dir / "best.pt"
         bar.close()
         run.epoch, run.batch = run.epoch + 1, 0
