@@ -40,6 +40,12 @@ class LineSample:
     split: str | None = None
     polygon: tuple[tuple[int, int], ...] | None = None
     page: str | None = None  # the page the line was cut from, where the dataset says
+    # a line of pen strokes (``path`` is the strokes archive, ``id`` the line's key in it),
+    # drawn with this style of ``inkreader.pen`` ("plain" or "varied"): rendering number
+    # ``rendering`` under ``seed``
+    pen: str | None = None
+    seed: int = 0
+    rendering: int = 0
 
     @property
     def page_key(self) -> str:
@@ -113,7 +119,10 @@ def load_dataset(spec: str | Path, split: str | None = None) -> list[LineSample]
     path = Path(spec)
     if not path.exists():
         raise DatasetError(f"{path}: no such dataset file or folder")
-    if path.is_dir():
+    from .pen import is_strokes_dataset
+    if is_strokes_dataset(path):
+        samples = load_strokes_dataset(path)
+    elif path.is_dir():
         from .pagexml import load_page_folder
         samples = load_page_folder(path)
     elif path.suffix.lower() in (".tsv", ".tab"):
@@ -129,6 +138,14 @@ def load_dataset(spec: str | Path, split: str | None = None) -> list[LineSample]
     if not samples:
         raise DatasetError(f"{path}: the dataset has no lines")
     return samples
+
+
+def load_strokes_dataset(path: Path) -> list[LineSample]:
+    """A folder of pen strokes (``inkreader.pen``): every line drawn with the plain pen."""
+    from .pen import STROKES_FILE, load_stroke_lines, strokes_folder
+    archive = strokes_folder(path) / STROKES_FILE
+    return [LineSample(archive, ln.text, ln.id, ln.split, page=ln.form, pen="plain")
+            for ln in load_stroke_lines(path)]
 
 
 def ctc_feasible(n_frames: int, label: list[int]) -> bool:

@@ -80,7 +80,8 @@ def load_lines(dataset: str | Path, split: str | None = None,
     if held_out is not None and not 0 < held_out < 1:
         raise DatasetError(f"{path}: --holdout must be a fraction between 0 and 1, "
                            f"got {held_out}")
-    if not path.is_dir():
+    from .pen import is_strokes_dataset
+    if not path.is_dir() or is_strokes_dataset(path):
         samples, errors = load_dataset(path, split), []
     else:
         if split is not None:

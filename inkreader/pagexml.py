@@ -286,8 +286,11 @@ class PageImages:
 
 
 def line_image(sample: LineSample, pages: PageImages | None = None) -> np.ndarray:
-    """The grayscale (h, w) uint8 pixels of a sample: its own file, or its cut from the page
-    image (pass a shared ``PageImages`` to decode each page once)."""
+    """The grayscale (h, w) uint8 pixels of a sample: its own file, its cut from the page
+    image (pass a shared ``PageImages`` to decode each page once), or its pen strokes drawn."""
+    if sample.pen is not None:
+        from .pen import render_line
+        return render_line(sample.path, sample.id, sample.pen, sample.seed, sample.rendering)
     if sample.polygon is None:
         return read_gray(sample.path)
     page = (pages or PageImages(1)).get(sample.path)

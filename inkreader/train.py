@@ -124,7 +124,7 @@ def _fit(cfg: TrainConfig, stop: _StopOnSignal) -> Path:
         log.warning(warning)
     torch.set_num_threads(cfg.threads or max(1, available_cores() // world))
     run = _start(cfg, rank, world)
-    sources, val = _load_lines(cfg, run)
+    sources, vals = _load_lines(cfg, run)
     model = run.model
     if world > 1:
         model = torch.nn.parallel.DistributedDataParallel(run.model)
@@ -172,7 +172,7 @@ def _fit(cfg: TrainConfig, stop: _StopOnSignal) -> Path:
                 return run.dir / "best.pt"
         bar.close()
         run.epoch, run.batch = run.epoch + 1, 0
-        end_of_epoch(run, val, started)
+        end_of_epoch(run, vals, started)
         last_save = time.monotonic()
         if _reached(cfg, run):
             log.info("stopping at step %d (until_step %d) after epoch %d", run.step,
@@ -199,24 +199,25 @@ def _start(cfg: TrainConfig, rank: int, world: int) -> Run:
     return run
 
 
-def _load_lines(cfg: TrainConfig, run: Run) -> tuple[list[LoadedSource], LoadedSource]:
-    """The training sources and the validation lines, prepared (or read from the line cache);
+def _load_lines(cfg: TrainConfig, run: Run) -> tuple[list[LoadedSource], list[LoadedSource]]:
+    """The training sources and the validation sets, prepared (or read from the line cache);
     then the run folder and its ``config.toml``."""
     height, rank = run.model.config.height, run.rank
     sources = [load_source(s, run.charset, height, cfg.max_width, rank == 0,
                            reading=cfg.reading, cache=cfg.cache_dir) for s in cfg.train]
-    val = load_source(cfg.val, run.charset, height, cfg.max_width, rank == 0, held_out=True,
-                      reading=cfg.reading, cache=cfg.cache_dir)
+    vals = [load_source(v, run.charset, height, cfg.max_width, rank == 0, held_out=True,
+                        reading=cfg.reading, cache=cfg.cache_dir) for v in cfg.val]
     # the run folder appears once the run can start: a typo in a path leaves nothing behind
     run.dir.mkdir(parents=True, exist_ok=True)
     if rank == 0:
         (run.dir / "config.toml").write_text(dump_config(cfg), encoding="utf-8")
     for s in cfg.train:
-        if (s.path, s.split) == (cfg.val.path, cfg.val.split) and not cfg.val.holdout:
-            log.warning("%s: validating on the training lines (same file and split); give both "
-                        "sources the same holdout = F to validate on pages it never trains on",
-                        s.path)
-    return sources, val.spread(cfg.val_limit) if cfg.val_limit else val
+        for v in cfg.val:
+            if (s.path, s.split) == (v.path, v.split) and not v.holdout:
+                log.warning("%s: validating on the training lines (same file and split); give "
+                            "both sources the same holdout = F to validate on pages it never "
+                            "trains on", s.path)
+    return sources, [v.spread(cfg.val_limit) if cfg.val_limit else v for v in vals]
 
 
 def _reached(cfg: TrainConfig, run: Run) -> bool:
@@ -307,16 +308,26 @@ class _StopOnSignal:
         self.requested = True
 
 
-def end_of_epoch(run: Run, val: LoadedSource, started: float) -> None:
-    """Validate, keep the best model, checkpoint, log, plot (rank 0 only)."""
+def val_name(source) -> str:
+    """A validation set's name in logs and metrics: its path, and its split if it names one."""
+    return f"{source.path}:{source.split}" if source.split else source.path
+
+
+def end_of_epoch(run: Run, vals: list[LoadedSource], started: float) -> None:
+    """Validate on every set, keep the best model by the mean of their CERs, checkpoint, log,
+    plot (rank 0 only)."""
     if run.rank == 0:
-        rates = validate(run.model, val, run.charset, margin=run.cfg.tail_margin)
-        improved = rates.cer < run.best_cer
+        per_set = {val_name(v.source): validate(run.model, v, run.charset,
+                                                margin=run.cfg.tail_margin) for v in vals}
+        cer = float(np.mean([r.cer for r in per_set.values()]))
+        wer = float(np.mean([r.wer for r in per_set.values()]))
+        improved = cer < run.best_cer
+        sets = {name: {"cer": r.cer, "wer": r.wer} for name, r in per_set.items()}
         meta = {"trained": True, "epoch": run.epoch, "step": run.step,
-                "lines_seen": run.lines_seen, "val_cer": rates.cer, "val_wer": rates.wer,
-                "val": run.cfg.val.path, "config": run.cfg.to_dict()}
+                "lines_seen": run.lines_seen, "val_cer": cer, "val_wer": wer, "val_sets": sets,
+                "val": [val_name(v) for v in run.cfg.val], "config": run.cfg.to_dict()}
         if improved:
-            run.best_cer = rates.cer
+            run.best_cer = cer
             save_checkpoint(run.dir / "best.pt", run.model, run.charset, meta=meta)
         if run.cfg.keep_epochs:
             (run.dir / "epochs").mkdir(exist_ok=True)
@@ -324,10 +335,12 @@ def end_of_epoch(run: Run, val: LoadedSource, started: float) -> None:
                             run.charset, meta=meta)
         run.elapsed = time.monotonic() - started
         run.log_metrics({"epoch": run.epoch, "step": run.step, "lines": run.lines_seen,
-                         "val_cer": rates.cer, "val_wer": rates.wer, "best": improved,
+                         "val_cer": cer, "val_wer": wer, "val_sets": sets, "best": improved,
                          "minutes": run.elapsed / 60})
-        log.info("epoch %d: val CER %.2f %% WER %.2f %%%s", run.epoch, 100 * rates.cer,
-                 100 * rates.wer, " (best)" if improved else "")
+        detail = "; ".join(f"{name} {100 * r.cer:.2f} %" for name, r in per_set.items())
+        log.info("epoch %d: val CER %.2f %% WER %.2f %%%s%s", run.epoch, 100 * cer, 100 * wer,
+                 f" (mean of {detail})" if len(per_set) > 1 else "",
+                 " (best)" if improved else "")
         run.save_last()
         from .trainplot import plot_curve
         plot_curve(run.dir / "metrics.jsonl", run.dir / "curve.png")

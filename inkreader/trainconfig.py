@@ -34,11 +34,24 @@ class DataSource:
     # a text file of line ids or page names to leave out (one a line, '#' starts a comment):
     # broken ground truth found by `inkreader evaluate --report` on the training split
     exclude: str | None = None
+    # a folder of pen strokes (strokes.npz + lines.tsv, ``inkreader.pen``): the pen style its
+    # lines are drawn with ("plain", the default, or "varied"), how many different renderings
+    # of every line the source holds, and the seed they are drawn under
+    pen: str | None = None
+    renderings: int = 1
+    seed: int = 0
 
     def __post_init__(self) -> None:
         if self.holdout is not None and not 0 < self.holdout < 1:
             raise ConfigError(f"{self.path}: holdout must be a fraction between 0 and 1, "
                               f"got {self.holdout}")
+        from .pen import STYLES
+        if self.pen is not None and self.pen not in STYLES:
+            raise ConfigError(f"{self.path}: pen must be one of {', '.join(STYLES)}, got "
+                              f"{self.pen!r}")
+        if self.renderings < 1:
+            raise ConfigError(f"{self.path}: renderings must be 1 or more, got "
+                              f"{self.renderings}")
 
 
 # Settings added after runs had been saved, each with what runs did before it existed: a run
@@ -54,7 +67,9 @@ REINIT_LAYERS = ("collapse", "lstm_a", "lstm_b", "classifier")
 @dataclass(frozen=True)
 class TrainConfig:
     train: tuple[DataSource, ...]
-    val: DataSource
+    # the validation sets ([val] for one, [[val]] for several): every epoch reads each, and the
+    # best model is the one with the lowest mean of their CERs (each set counts the same)
+    val: tuple[DataSource, ...]
     out: str = "runs/default"
     init: str | None = None  # fine-tune from this checkpoint ("default" = the shipped model)
     epochs: int = 40
@@ -189,7 +204,7 @@ class TrainConfig:
             for key in ("elastic_cell", "elastic_rows"):
                 if d["augment"][key] == getattr(DEFAULT, key):
                     del d["augment"][key]
-        for source in (*d["train"], d["val"]):
+        for source in (*d["train"], *d["val"]):
             for key in ("holdout", "exclude"):  # added later: runs saved before still resume
                 if source[key] is None:
                     del source[key]
@@ -210,9 +225,15 @@ def _source(d: dict, where: str) -> DataSource:
     return DataSource(**_strict(DataSource, d, where))
 
 
-def check_holdout(train: tuple[DataSource, ...], val: DataSource, where: str) -> None:
+def check_holdout(train: tuple[DataSource, ...], vals: tuple[DataSource, ...], where: str
+                  ) -> None:
     """A [val] source with a holdout must be held out of the [[train]] sources reading the same
     lines with the same fraction; otherwise some validation pages would be trained on."""
+    for val in vals:
+        _check_holdout(train, val, where)
+
+
+def _check_holdout(train: tuple[DataSource, ...], val: DataSource, where: str) -> None:
     if val.holdout is None:
         return
     for s in train:
@@ -229,7 +250,10 @@ def config_from_dict(d: dict, where: str = "config") -> TrainConfig:
     if "val" not in d:
         raise ConfigError(f"{where}: needs a [val] source")
     d["train"] = tuple(_source(s, f"{where} [[train]]") for s in d["train"])
-    d["val"] = _source(d["val"], f"{where} [val]")
+    vals = d["val"] if isinstance(d["val"], list) else [d["val"]]
+    if not vals or not all(isinstance(v, dict) for v in vals):
+        raise ConfigError(f"{where}: [val] must be a table, or [[val]] tables")
+    d["val"] = tuple(_source(v, f"{where} [val]") for v in vals)
     if "reinit" in d:
         if not isinstance(d["reinit"], list) or not all(isinstance(x, str) for x in d["reinit"]):
             raise ConfigError(f"{where}: reinit must be a list of layer names, got "
@@ -277,7 +301,8 @@ def dump_config(cfg: TrainConfig) -> str:
     lines += ["", "[augment]", *table(d["augment"])]
     for s in d["train"]:
         lines += ["", "[[train]]", *table(s)]
-    lines += ["", "[val]", *table(d["val"])]
+    for s in d["val"]:
+        lines += ["", "[[val]]", *table(s)]
     return "\n".join(lines) + "\n"
 
 

@@ -10,11 +10,14 @@ and resumed replays exactly the same batches k, k+1, ... with the same augmentat
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import logging
+import multiprocessing
 import os
 import pickle
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -169,33 +172,63 @@ def _prepare(source: DataSource, samples: list[LineSample], charset: Charset, he
     by the reason they were dropped."""
     images, labels, ids = LineImages(), [], []
     dropped: dict[str, list[str]] = {"unreadable": [], "charset": [], "empty": [], "ctc": []}
-    pages = PageImages()  # lines cut from page polygons decode their page once
-    for s in tqdm(samples, desc=f"loading {source.path}", disable=not show_progress,
-                  mininterval=5, leave=False):
+    usable = []
+    for s in samples:
         text = charset.normalize(s.text)
         if not text:
             dropped["empty"].append(s.id)
-            continue
-        if charset.unknown(text):
+        elif charset.unknown(text):
             dropped["charset"].append(s.id)
-            continue
-        try:
-            img = reading.resize(line_image(s, pages), height)
-            if reading.deslant:
-                img = upright(img)
-        except InkreaderError as exc:
-            dropped["unreadable"].append(f"{s.id} ({exc})")
-            continue
-        if img.shape[1] > max_width:
-            img = cv2.resize(img, (max_width, height), interpolation=cv2.INTER_AREA)
-        label = charset.encode(text)
-        if not ctc_feasible(pad_width(img.shape[1], None, margin=0) // STRIDE, label):
-            dropped["ctc"].append(s.id)
-            continue
-        images.append(img)
-        labels.append(label)
-        ids.append(s.id)
+        else:
+            usable.append((s, charset.encode(text)))
+    read = functools.partial(_read_line, height=height, max_width=max_width, reading=reading)
+    drawn = any(s.pen is not None for s, _ in usable)  # pen strokes: drawn on every core
+    with _line_pool(drawn) as pool:
+        lines = (pool.imap(read, (s for s, _ in usable), chunksize=32) if pool
+                 else map(read, (s for s, _ in usable)))
+        for (s, label), img in tqdm(zip(usable, lines, strict=True), total=len(usable),
+                                    desc=f"loading {source.path}", disable=not show_progress,
+                                    mininterval=5, leave=False):
+            if isinstance(img, str):
+                dropped["unreadable"].append(f"{s.id} ({img})")
+                continue
+            if not ctc_feasible(pad_width(img.shape[1], None, margin=0) // STRIDE, label):
+                dropped["ctc"].append(s.id)
+                continue
+            images.append(img)
+            labels.append(label)
+            ids.append(s.id)
     return LoadedSource(source, images, labels, ids), dropped
+
+
+_PAGES = PageImages()  # lines cut from page polygons decode their page once (per process)
+
+
+def _read_line(s: LineSample, height: int, max_width: int, reading: Reading
+               ) -> np.ndarray | str:
+    """A sample's pixels read as the model reads them, or why they cannot be."""
+    try:
+        img = reading.resize(line_image(s, _PAGES), height)
+        if reading.deslant:
+            img = upright(img)
+    except InkreaderError as exc:
+        return str(exc)
+    if img.shape[1] > max_width:
+        img = cv2.resize(img, (max_width, height), interpolation=cv2.INTER_AREA)
+    return img
+
+
+@contextlib.contextmanager
+def _line_pool(wanted: bool):
+    """A pool of processes, one a core, when ``wanted`` and there is more than one core."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    if not wanted or cores < 2:
+        yield None
+        return
+    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
+                                      else "spawn")
+    with ctx.Pool(cores) as pool:
+        yield pool
 
 
 def _report(source: DataSource, images: LineImages, dropped: dict[str, list[str]]) -> None:
@@ -210,7 +243,8 @@ def _report(source: DataSource, images: LineImages, dropped: dict[str, list[str]
 
 CACHE_FIELDS = ("png", "widths", "labels", "ids", "dropped")
 # The code that decides what a prepared line is: a change to any of these files makes new keys.
-_PREPARING_CODE = ("traindata.py", "preprocess.py", "pagexml.py", "charset.py")
+_PREPARING_CODE = ("traindata.py", "preprocess.py", "pagexml.py", "charset.py", "pen.py",
+                   "synth_paper.py")
 
 
 def line_cache_key(samples: list[LineSample], charset: Charset, height: int, max_width: int,
@@ -232,7 +266,8 @@ def line_cache_key(samples: list[LineSample], charset: Charset, height: int, max
                 stats[s.path] = (st.st_size, st.st_mtime_ns)
             except OSError:
                 stats[s.path] = None  # unreadable now; the load will say so
-        digest.update(repr((str(s.path), stats[s.path], s.polygon, s.text, s.id)).encode())
+        digest.update(repr((str(s.path), stats[s.path], s.polygon, s.text, s.id, s.pen, s.seed,
+                            s.rendering)).encode())
     return digest.hexdigest()[:32]
 
 
@@ -281,7 +316,21 @@ def source_samples(source: DataSource) -> list[LineSample]:
                            "never leak in")
     if source.exclude is not None:
         samples = _exclude(samples, source)
-    return samples
+    return _drawn(samples, source)
+
+
+def _drawn(samples: list[LineSample], source: DataSource) -> list[LineSample]:
+    """Pen-stroke lines drawn as the source asks: its ``pen`` style, ``renderings`` renderings
+    of every line under its ``seed``. Other lines as they are (they take none of these keys)."""
+    strokes = bool(samples) and samples[0].pen is not None
+    if not strokes:
+        if (source.pen, source.renderings) != (None, 1):
+            raise DatasetError(f"{source.path}: 'pen' and 'renderings' are for folders of pen "
+                               "strokes (strokes.npz + lines.tsv), and this source has images")
+        return samples
+    pen = source.pen or "plain"
+    return [replace(s, pen=pen, seed=source.seed, rendering=k)
+            for s in samples for k in range(source.renderings)]
 
 
 def read_exclude_list(path: str | Path) -> set[str]:

@@ -30,14 +30,15 @@ def test_prepare_train_evaluate(tmp_path, capsys, monkeypatch):
     # the same pages out of training that it validates on
     shipped = load_config(ROOT / "configs" / "gnhk-finetune.toml")
     assert [s.path for s in shipped.train] == ["lines_train/train_img_id_gt.txt"]
-    assert shipped.val.path == "lines_train/train_img_id_gt.txt" and not shipped.val.augment
-    assert shipped.val.holdout == shipped.train[0].holdout == 0.05
+    (val,) = shipped.val
+    assert val.path == "lines_train/train_img_id_gt.txt" and not val.augment
+    assert val.holdout == shipped.train[0].holdout == 0.05
     # six fake pages: hold out half of them so that both parts have lines
     cfg = dataclasses.replace(
         shipped, epochs=1, epoch_lines=8, batch_size=4, warmup_steps=1, workers=0, threads=1,
         init=None, out=str(tmp_path / "run"),
         train=(dataclasses.replace(shipped.train[0], holdout=0.5),),
-        val=dataclasses.replace(shipped.val, holdout=0.5))
+        val=(dataclasses.replace(val, holdout=0.5),))
     monkeypatch.chdir(tmp_path)  # the config's paths are relative to where it runs
     samples = load_dataset("lines_train/train_img_id_gt.txt")
     fit = {s.page_key for s in holdout(samples, 0.5, held_out=False)}
