@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# torch first and pinned: pip must never resolve torch itself (that would fetch a CUDA build)
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[synth,serve,quant,dev]'
+	$(BIN)/pip install -q -e '.[synth,serve,quant,batch,dev]'
 	touch $(STAMP)
 
 setup: $(STAMP)

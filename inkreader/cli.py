@@ -17,6 +17,8 @@ from .errors import InkreaderError
 COMMANDS = {
     "read": ("read", "read handwritten line images"),
     "read-page": ("read_page", "find and read the lines of whole pages"),
+    "batch": ("batch", "read a whole archive into a result store, resumably, here or on a "
+              "cluster"),
     "evaluate": ("evaluate", "measure accuracy / CER / WER on a line dataset"),
     "prepare-gnhk": ("prepare_gnhk", "cut GNHK pages into line images as the reference did"),
     "synth": ("synth", "render synthetic handwriting lines"),
