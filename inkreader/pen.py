@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
+import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -264,10 +266,11 @@ def load_stroke_lines(path: str | Path) -> list[StrokeLine]:
 
 
 @lru_cache(maxsize=4)
-def _strokes_archive(path: str, mtime_ns: int) -> dict[str, np.ndarray]:
+def _strokes_archive(path: str, mtime_ns: int, pid: int) -> np.lib.npyio.NpzFile:
+    """The archive, open (one a process: a forked worker must not share its parent's file
+    offset), each line read when it is asked for."""
     try:
-        with np.load(path) as z:
-            return {k: z[k] for k in z.files}
+        return np.load(path)
     except (OSError, ValueError) as exc:
         raise DatasetError(f"{path}: cannot read the strokes archive ({exc})") from None
 
@@ -279,10 +282,14 @@ def line_strokes(folder: str | Path, line_id: str) -> np.ndarray:
         mtime = path.stat().st_mtime_ns
     except OSError:
         raise DatasetError(f"{path}: strokes archive not found") from None
-    archive = _strokes_archive(str(path), mtime)
-    if line_id not in archive:
+    archive = _strokes_archive(str(path), mtime, os.getpid())
+    if line_id not in archive.files:
         raise DatasetError(f"{path}: no strokes for line {line_id!r}")
-    return archive[line_id]
+    try:
+        return archive[line_id]
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise DatasetError(f"{path}: cannot read the strokes of line {line_id!r} ({exc})"
+                           ) from None
 
 
 def render_line(folder: str | Path, line_id: str, pen: str = "plain", seed: int = 0,

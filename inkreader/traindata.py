@@ -146,7 +146,7 @@ def load_source(source: DataSource, charset: Charset, height: int, max_width: in
 
 def _selected(source: DataSource, held_out: bool, spread: int | None) -> list[LineSample]:
     """The samples of ``source`` that a load reads: its (non-)held-out pages, its ``limit``,
-    then ``spread`` of them."""
+    then ``spread`` of them; lines of pen strokes drawn ``renderings`` times each."""
     samples = source_samples(source)
     if source.holdout is not None:
         n_pages = len({s.page_key for s in samples})
@@ -162,7 +162,7 @@ def _selected(source: DataSource, held_out: bool, spread: int | None) -> list[Li
     if spread is not None and len(samples) > spread:
         step = len(samples) // spread
         samples = samples[: step * spread: step]
-    return samples
+    return _drawn(samples, source)
 
 
 def _prepare(source: DataSource, samples: list[LineSample], charset: Charset, height: int,
@@ -316,7 +316,7 @@ def source_samples(source: DataSource) -> list[LineSample]:
                            "never leak in")
     if source.exclude is not None:
         samples = _exclude(samples, source)
-    return _drawn(samples, source)
+    return samples
 
 
 def _drawn(samples: list[LineSample], source: DataSource) -> list[LineSample]:

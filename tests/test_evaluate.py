@@ -192,3 +192,20 @@ def test_read_report_names_a_file_that_is_not_one(tmp_path):
         read_report(notes)
     with pytest.raises(DatasetError, match="gone.jsonl: No such file"):
         read_report(tmp_path / "gone.jsonl")
+
+
+def test_several_sets_in_one_call_and_their_mean(tmp_path, capsys):
+    a, b = hooker_subset(tmp_path, "val", 3), hooker_subset(tmp_path, "test", 2)
+    assert main(["evaluate", str(a), "--backend", "torch", "--json"]) == 0
+    cer_a = json.loads(capsys.readouterr().out)["cer"]
+    assert main(["evaluate", str(b), "--backend", "torch", "--json"]) == 0
+    cer_b = json.loads(capsys.readouterr().out)["cer"]
+    assert main(["evaluate", str(a), str(b), "--backend", "torch", "--json"]) == 0
+    both = json.loads(capsys.readouterr().out)
+    assert both["sets"][str(a)]["cer"] == cer_a and both["sets"][str(b)]["cer"] == cer_b
+    assert both["mean_cer"] == pytest.approx((cer_a + cer_b) / 2)
+    assert main(["evaluate", str(a), str(b), "--backend", "torch"]) == 0
+    out = capsys.readouterr().out
+    assert f"== {a}" in out and f"== {b}" in out and "mean CER of 2 sets" in out
+    assert main(["evaluate", str(a), str(b), "--report", str(tmp_path / "r.tsv")]) != 0
+    assert "one dataset" in capsys.readouterr().err
