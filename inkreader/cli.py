@@ -11,7 +11,8 @@ import os
 import signal
 import sys
 
-from .errors import InkreaderError
+from .errors import BackendStalled, InkreaderError
+from .extras import as_missing_extra
 
 # name -> (module under inkreader.commands, one-line help)
 COMMANDS = {
@@ -23,6 +24,7 @@ COMMANDS = {
     "prepare-gnhk": ("prepare_gnhk", "cut GNHK pages into line images as the reference did"),
     "synth": ("synth", "render synthetic handwriting lines"),
     "stitch": ("stitch", "make new lines from the words of real training lines"),
+    "strokes": ("strokes", "draw pen strokes (IAM-OnDB) as line images or a sample sheet"),
     "train": ("train", "train or fine-tune a model"),
     "export": ("export", "export a model to ONNX or OpenVINO IR, with verification"),
     "average": ("average", "average checkpoints' weights into one model"),
@@ -48,15 +50,25 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     # Only the chosen command's module is imported (torch, openvino, ... load lazily).
     chosen = next((a for a in argv if a in COMMANDS), None)
-    args = build_parser(only=chosen).parse_args(argv)
+    try:  # a command's module may import an optional extra (serve: fastapi)
+        parser = build_parser(only=chosen)
+    except (InkreaderError, ModuleNotFoundError) as exc:
+        return _failed(chosen, exc)
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     module = importlib.import_module(f"inkreader.commands.{COMMANDS[args.command][0]}")
     try:
         return module.run(args)
-    except InkreaderError as exc:
-        print(f"inkreader {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    except BackendStalled as exc:
+        # Its threads are stuck inside the backend and cannot be stopped; an orderly exit could
+        # wait on them (in the backend's own clean-up), so the process ends at once.
+        _failed(args.command, exc)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(2)
+    except (InkreaderError, ModuleNotFoundError) as exc:
+        return _failed(args.command, exc)
     except KeyboardInterrupt as exc:  # Ctrl-C, or a training run stopped before its first step
         print(f"inkreader {args.command}: {exc or 'interrupted'}", file=sys.stderr)
         return 128 + getattr(exc, "signum", signal.SIGINT)
@@ -65,6 +77,18 @@ def main(argv: list[str] | None = None) -> int:
         # cannot fail again (the Python docs' recipe for SIGPIPE)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 128 + signal.SIGPIPE
+
+
+def _failed(command: str | None, exc: Exception) -> int:
+    """Print ``exc`` as the command's one-line error and return 2; a ModuleNotFoundError is one
+    only if an optional extra installs the module (else it is a bug and raised again)."""
+    if isinstance(exc, ModuleNotFoundError):
+        error = as_missing_extra(exc, f"inkreader {command}")
+        if error is exc:
+            raise exc
+        exc = error
+    print(f"inkreader {command}: error: {exc}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

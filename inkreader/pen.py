@@ -306,6 +306,21 @@ def render_line(folder: str | Path, line_id: str, pen: str = "plain", seed: int 
         raise DatasetError(f"{strokes_folder(folder)}: line {line_id}: {exc}") from None
 
 
+def sample_sheet(folder: str | Path, ids: list[str], renderings: int, seed: int = 0,
+                 height: int = 96) -> np.ndarray:
+    """One row a drawing, each at ``height``: every line plain, then ``renderings`` varied
+    renderings of it, on a grey ground (the sheet in docs/)."""
+    rows = []
+    for line_id in ids:
+        rows.append(render_line(folder, line_id, "plain"))
+        rows += [render_line(folder, line_id, "varied", seed, k) for k in range(renderings)]
+    rows = [cv2.resize(r, (max(1, round(r.shape[1] * height / r.shape[0])), height),
+                       interpolation=cv2.INTER_AREA) for r in rows]
+    width = max(r.shape[1] for r in rows)
+    return np.vstack([np.pad(r, ((3, 3), (0, width - r.shape[1])), constant_values=128)
+                      for r in rows])
+
+
 __all__ = ["PLAIN", "STYLES", "VARIED", "PenStyle", "StrokeLine", "is_strokes_dataset",
-           "line_strokes", "load_stroke_lines", "render", "render_line", "rendering_rng",
+           "line_strokes", "load_stroke_lines", "render", "render_line", "rendering_rng", "sample_sheet",
            "split_strokes"]

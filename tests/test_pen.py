@@ -125,3 +125,22 @@ def test_a_run_trains_on_strokes_and_validates_on_two_sets(tmp_path):
               if "val_sets" in x][-1]
     cers = [v["cer"] for v in record["val_sets"].values()]
     assert len(cers) == 2 and record["val_cer"] == pytest.approx(sum(cers) / 2)
+
+
+def test_strokes_command_writes_a_dataset_and_a_sheet_and_never_overwrites(tmp_path, capsys):
+    from inkreader.cli import main
+
+    out = tmp_path / "iam-val"
+    assert main(["strokes", str(IAM), "--split", "val", "--limit", "2", "--out", str(out)]) == 0
+    drawn = load_dataset(out / "lines.tsv", "val")
+    plain = load_dataset(IAM, "val")[:2]
+    assert [s.text for s in drawn] == [s.text for s in plain]
+    import cv2
+    assert np.array_equal(cv2.imread(str(drawn[0].path), cv2.IMREAD_GRAYSCALE),
+                          pen.render_line(IAM, plain[0].id, "plain"))
+    sheet = tmp_path / "sheet.png"
+    assert main(["strokes", str(IAM), "--sheet", str(sheet), "--limit", "2",
+                 "--renderings", "2"]) == 0
+    assert cv2.imread(str(sheet), cv2.IMREAD_GRAYSCALE).shape[0] == 6 * (96 + 6)
+    assert main(["strokes", str(IAM), "--out", str(out)]) != 0
+    assert "never overwritten" in capsys.readouterr().err
