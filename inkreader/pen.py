@@ -243,12 +243,10 @@ def load_stroke_lines(path: str | Path) -> list[StrokeLine]:
     """The ``lines.tsv`` of a strokes folder: ``id split form text``, tab-separated, unquoted."""
     folder = strokes_folder(path)
     table = folder / LINES_FILE
-    try:
-        f = open(table, encoding="utf-8", newline="")
-    except FileNotFoundError:
+    if not table.is_file():
         raise DatasetError(f"{table}: a strokes folder needs its {LINES_FILE} (id, split, form, "
-                           "text)") from None
-    with f:
+                           "text)")
+    with open(table, encoding="utf-8", newline="") as f:
         rows = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
         header = next(rows, None)
         need = ("id", "split", "form", "text")
@@ -306,6 +304,48 @@ def render_line(folder: str | Path, line_id: str, pen: str = "plain", seed: int 
         raise DatasetError(f"{strokes_folder(folder)}: line {line_id}: {exc}") from None
 
 
+# Single-stroke (Hershey) fonts of the ``hershey-fonts`` package drawn by the same pen: the
+# handwriting-like ones (cursive, script simplex and complex) and two plain hands.
+HERSHEY_FONTS = ("cursive", "scripts", "scriptc", "futural", "timesi")
+
+
+@lru_cache(maxsize=8)
+def _hershey(font: str):
+    try:
+        from HersheyFonts import HersheyFonts
+    except ImportError:
+        from .extras import MissingExtra
+        raise MissingExtra("synth", "single-stroke fonts") from None
+    face = HersheyFonts()
+    face.load_default_font(font)
+    face.normalize_rendering(100)
+    return face
+
+
+def hershey_missing(font: str, symbols: str) -> frozenset[str]:
+    """The symbols a Hershey font has no strokes for (a space needs none)."""
+    face = _hershey(font)
+    return frozenset(c for c in symbols if c != " " and not any(face.strokes_for_text(c)))
+
+
+def hershey_points(text: str, font: str) -> np.ndarray:
+    """``text`` written in the Hershey font ``font`` as ``[N, 3]`` pen points (``x, y`` with y
+    growing downward, 1 where the pen lifts), as ``render`` takes them."""
+    if font not in HERSHEY_FONTS:
+        raise ValueError(f"unknown single-stroke font {font!r} (known: "
+                         f"{', '.join(HERSHEY_FONTS)})")
+    strokes = [np.asarray(s, np.float64) for s in _hershey(font).strokes_for_text(text)]
+    strokes = [s for s in strokes if len(s)]
+    if not strokes:
+        raise ValueError(f"{text!r} has no strokes in font {font}")
+    points = []
+    for s in strokes:
+        up = np.zeros((len(s), 1))
+        up[-1] = 1
+        points.append(np.hstack([s[:, :1] * 10, -s[:, 1:2] * 10, up]))
+    return np.vstack(points).round().astype(np.int32)
+
+
 def sample_sheet(folder: str | Path, ids: list[str], renderings: int, seed: int = 0,
                  height: int = 96) -> np.ndarray:
     """One row a drawing, each at ``height``: every line plain, then ``renderings`` varied
@@ -321,6 +361,7 @@ def sample_sheet(folder: str | Path, ids: list[str], renderings: int, seed: int 
                       for r in rows])
 
 
-__all__ = ["PLAIN", "STYLES", "VARIED", "PenStyle", "StrokeLine", "is_strokes_dataset",
-           "line_strokes", "load_stroke_lines", "render", "render_line", "rendering_rng", "sample_sheet",
+__all__ = ["HERSHEY_FONTS", "PLAIN", "STYLES", "VARIED", "PenStyle", "StrokeLine",
+           "hershey_missing", "hershey_points", "is_strokes_dataset", "line_strokes",
+           "load_stroke_lines", "render", "render_line", "rendering_rng", "sample_sheet",
            "split_strokes"]

@@ -28,8 +28,10 @@ import numpy as np
 
 from .charset import Charset
 from .errors import DatasetError, InkreaderError
+from .pen import HERSHEY_FONTS, VARIED, hershey_missing, hershey_points
+from .pen import render as render_strokes
 from .synth_fonts import find_fonts, group_families
-from .synth_render import FontFace, PageContext, render_line
+from .synth_render import OUT_HEIGHT, FontFace, PageContext, render_line
 from .synth_text import TextSampler, load_corpus
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,20 @@ class SynthConfig:
     gnhk_words: str | None = "../shared/data/gnhk/train_words.csv"
     lines_tsv: str | None = "../shared/data/hooker/lines.tsv"  # its "train" split only
     use_packages: bool = True  # wordfreq's word list and Python's own prose
+    # the single-stroke Hershey fonts (pen.HERSHEY_FONTS) as further families, drawn by the pen
+    # renderer (inkreader.pen) with varied pens, geometry and paper
+    hershey: bool = True
+
+
+HERSHEY = "hershey:"  # the path of a Hershey font's FontFace: "hershey:<font>"
+
+
+def hershey_faces(charset: Charset) -> list[FontFace]:
+    """The Hershey fonts as font faces (``path`` "hershey:<font>"), each with its missing
+    symbols, so that the text sampler avoids them."""
+    return [FontFace(f"{HERSHEY}{name}", f"Hershey {name}", 0.0,
+                     hershey_missing(name, charset.symbols))
+            for name in HERSHEY_FONTS]
 
 
 class Synthesizer:
@@ -61,6 +77,8 @@ class Synthesizer:
             raise InkreaderError("no handwriting fonts to render with")
         self.config = config
         self.families = group_families(fonts)
+        if config.hershey:
+            self.families += [[f] for f in hershey_faces(charset or Charset.gnhk())]
         self.sampler = TextSampler(load_corpus(config.gnhk_words, config.lines_tsv,
                                                config.use_packages), charset)
 
@@ -75,11 +93,22 @@ class Synthesizer:
             face = family[int(rng.integers(len(family)))]
             text = self.sampler.sample(rng, face.missing)
             try:
+                if face.path.startswith(HERSHEY):
+                    return self._hershey_line(text, face, rng), text, face
                 return render_line(text, face, rng, self._context(rng, face)), text, face
             except (ValueError, IndexError, cv2.error, OSError) as exc:
                 log.warning("line %d (attempt %d, %s, %r) failed to render: %r", index, attempt,
                             face.name, text, exc)
         raise InkreaderError(f"line {index}: {MAX_ATTEMPTS} draws failed to render")
+
+    @staticmethod
+    def _hershey_line(text: str, face: FontFace, rng: np.random.Generator) -> np.ndarray:
+        """``text`` in a Hershey font drawn by the pen renderer, at a height of OUT_HEIGHT as
+        the font lines."""
+        img = render_strokes(hershey_points(text, face.path[len(HERSHEY):]), rng, VARIED)
+        h = int(rng.integers(OUT_HEIGHT[0], OUT_HEIGHT[1] + 1))
+        w = max(8, round(img.shape[1] * h / img.shape[0]))
+        return cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
 
     def _context(self, rng: np.random.Generator, face: FontFace) -> PageContext:
         """Neighbour lines for some line crops, the back of the sheet for a few."""

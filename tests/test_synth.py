@@ -4,6 +4,7 @@ Needs the handwriting fonts of scripts/install_fonts.sh (a few are enough)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import cv2
@@ -181,6 +182,7 @@ def test_a_line_that_fails_to_render_is_redrawn_deterministically(fonts, config,
         return real(text, face, rng, context)
 
     monkeypatch.setattr(synth_mod, "render_line", flaky)
+    config = dataclasses.replace(config, hershey=False)  # font files only: render_line
     first = Synthesizer(fonts, config).line(3)
     calls.clear()
     again = Synthesizer(fonts, config).line(3)
@@ -200,3 +202,22 @@ def test_page_context_renders_neighbours_and_back(fonts):
     for text in (".", "£", "'", "i"):  # one tiny glyph still gives a proper line image
         img = render_line(text, face, np.random.default_rng(1), context)
         assert img.shape[0] >= 64 and img.shape[1] >= 8
+
+
+def test_hershey_fonts_are_drawn_by_the_pen_as_further_families(fonts, config):
+    from inkreader.pen import HERSHEY_FONTS, hershey_missing, hershey_points
+    from inkreader.synth import HERSHEY, hershey_faces
+
+    points = hershey_points("Dear Sir,", "cursive")
+    assert points.ndim == 2 and points.shape[1] == 3 and points[:, 2].sum() >= 5
+    assert "£" in hershey_missing("cursive", "ab£") and "a" not in hershey_missing("cursive", "a")
+    faces = hershey_faces(Charset.gnhk())
+    assert [f.path for f in faces] == [HERSHEY + f for f in HERSHEY_FONTS]
+    synth = Synthesizer(fonts, config)
+    assert len(synth.families) == len(Synthesizer(
+        fonts, dataclasses.replace(config, hershey=False)).families) + len(HERSHEY_FONTS)
+    img = Synthesizer._hershey_line("Dear Sir,", faces[0], np.random.default_rng(1))
+    assert img.dtype == np.uint8 and 64 <= img.shape[0] <= 128 and img.shape[1] > img.shape[0]
+    assert img.min() < np.percentile(img, 90) - 50  # ink on paper
+    with pytest.raises(ValueError, match="unknown single-stroke font"):
+        hershey_points("x", "wingdings")
