@@ -24,8 +24,11 @@ NPM_FONTS=(alex-brush allura annie-use-your-telescope architects-daughter bad-sc
   monsieur-la-doulaise mr-de-haviland ms-madi nanum-pen-script neucha oooh-baby parisienne
   patrick-hand permanent-marker pinyon-script playpen-sans reenie-beanie rochester rock-salt
   sacramento satisfy schoolbell shadows-into-light short-stack sriracha sue-ellen-francisco
-  swanky-and-moo-moo tangerine twinkle-star whisper yellowtail yomogi zen-kurenaido)
-NPM_PINNED=(freehand@5.2.8)  # no 5.3.0 release of this family
+  swanky-and-moo-moo tangerine twinkle-star whisper yellowtail yomogi zen-kurenaido
+  grand-hotel nanum-brush-script pacifico poor-story the-girl-next-door vibur)
+NPM_PINNED=(freehand@5.2.8 condiment@4.5.1)  # no 5.3.0 release of these families
+# Google-Fonts handwriting families the registry has only as @expo-google-fonts/<family> (ttf)
+EXPO_FONTS=(hurricane@0.2.2 la-belle-aurore@0.4.1 meow-script@0.4.1)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -56,12 +59,17 @@ install_npm() {
     name="${s%@*}"
     [ -f "$FONTS_DIR/node_modules/@fontsource/$name/package.json" ] || missing+=("@fontsource/$s")
   done
+  for s in "${EXPO_FONTS[@]}"; do
+    name="${s%@*}"
+    [ -f "$FONTS_DIR/node_modules/@expo-google-fonts/$name/package.json" ] ||
+      missing+=("@expo-google-fonts/$s")
+  done
   [ ${#missing[@]} -eq 0 ] && return 0
   if ! command -v npm >/dev/null; then
-    echo "install_fonts: npm not found; cannot install ${#missing[@]} @fontsource families" >&2
+    echo "install_fonts: npm not found; cannot install ${#missing[@]} font families" >&2
     return 1
   fi
-  echo "install_fonts: npm install ${#missing[@]} @fontsource families into $FONTS_DIR"
+  echo "install_fonts: npm install ${#missing[@]} font families into $FONTS_DIR"
   mkdir -p "$FONTS_DIR"
   npm install --prefix "$FONTS_DIR" --no-audit --no-fund --loglevel=error "${missing[@]}"
 }
@@ -69,4 +77,4 @@ install_npm() {
 install_debian
 install_npm
 echo "install_fonts: fonts ready (Debian: ${#DEBIAN_FONTS[@]} packages," \
-  "npm: $((${#NPM_FONTS[@]} + ${#NPM_PINNED[@]})) families in $FONTS_DIR)"
+  "npm: $((${#NPM_FONTS[@]} + ${#NPM_PINNED[@]} + ${#EXPO_FONTS[@]})) families in $FONTS_DIR)"
