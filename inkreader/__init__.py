@@ -1,7 +1,17 @@
 """inkreader: reads handwritten English lines and pages (a trainable re-implementation of
 Open Model Zoo's handwritten-english-recognition-0001)."""
 
-from .errors import InkreaderError
+import os
+
+# Shared machines (issue 38, docs/shared-cpu.md): torch's OpenMP threads spin while they wait
+# for work, and beside any other busy process the spinning thread takes the core from the one
+# that has work (the smoke training config: 0.43 s a step on a quiet 2-core machine, 5.18 s
+# beside one busy loop, 1.01 s with PASSIVE). PASSIVE threads sleep instead. It must be in the
+# environment before torch loads its OpenMP runtime, hence here, before any submodule imports
+# torch; a value the user set is kept (OMP_WAIT_POLICY=ACTIVE restores the spinning).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from .errors import InkreaderError  # noqa: E402  (after the environment is set)
 
 __version__ = "0.1.0"
 __all__ = ["InkreaderError", "__version__"]

@@ -9,6 +9,13 @@ Throughput comes from ``streams``: that many ``run`` calls may be in flight at o
 ``threads // streams`` threads. The LSTMs are sequential over time and parallelise poorly inside
 one request, so one single-threaded request per core is the default; bench/inference.py
 --variants measures it against one request with all the threads (docs/inference.md).
+
+First calls run alone (issue 38): the first call into OpenVINO's or ONNX Runtime's Python
+bindings initialises C++ statics (OpenVINO's data dispatcher, pybind11's NumPy API) inside a
+static guard that waits for the GIL; two threads making their first call at once could deadlock,
+one holding the guard and waiting for the GIL, the other holding the GIL and waiting for the
+guard. So each backend's first call (for OpenVINO: each infer request's first call) takes the
+process-wide ``FIRST_CALLS`` lock; every later call runs in parallel as before.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ import json
 import logging
 import os
 import queue
+import threading
+from collections.abc import Callable, Hashable
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,6 +38,9 @@ from .preprocess import AS_IS, X_SCALE_RANGE, Reading
 log = logging.getLogger(__name__)
 
 BACKENDS = ("torch", "onnx", "openvino")
+# Held by every backend's first call of each request (see the module docstring): one process-wide
+# lock, since the statics are the process's, whichever backend or recognizer makes the call.
+FIRST_CALLS = threading.Lock()
 
 
 def cpu_count() -> int:
@@ -58,10 +70,22 @@ class Backend:
         self.streams = streams
         self.metadata: dict[str, str] = {}
         self.precision = "f32"  # what the kernels compute in (OpenVINO may run bf16)
+        self._cold: set[Hashable] = {None}  # requests not called yet (None: the only one)
 
     def run(self, batch: np.ndarray) -> np.ndarray:
         """(B, 1, H, W) float32 raw 0..255 -> (T, B, C) float32 logits. Thread-safe."""
         raise NotImplementedError
+
+    def _call(self, call: Callable[[], np.ndarray], request: Hashable = None) -> np.ndarray:
+        """``call()``, alone in the process (under ``FIRST_CALLS``) if it is ``request``'s first
+        call; in parallel with any other call after that."""
+        if request in self._cold:
+            with FIRST_CALLS:
+                if request in self._cold:  # not done by another thread while this one waited
+                    out = call()
+                    self._cold.discard(request)
+                    return out
+        return call()
 
     def describe(self) -> str:
         shape = [self.static_batch or "B", 1, self.height or "H", self.static_width or "W"]
@@ -85,8 +109,11 @@ class TorchBackend(Backend):
     def run(self, batch: np.ndarray) -> np.ndarray:
         import torch
 
-        with torch.inference_mode():
-            return self.model(torch.from_numpy(batch)).numpy()
+        def call() -> np.ndarray:
+            with torch.inference_mode():
+                return self.model(torch.from_numpy(batch)).numpy()
+
+        return self._call(call)
 
 
 class OnnxBackend(Backend):
@@ -118,7 +145,8 @@ class OnnxBackend(Backend):
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        return self.session.run([self.output_name], {self.input_name: batch})[0]
+        return self._call(lambda: self.session.run([self.output_name],
+                                                   {self.input_name: batch})[0])
 
 
 class OpenVinoBackend(Backend):
@@ -174,16 +202,20 @@ class OpenVinoBackend(Backend):
         self.precision = _compiled_precision(compiled, precision)
         # One infer request per stream, lent to one run() at a time (requests are not reentrant).
         self._requests: queue.SimpleQueue = queue.SimpleQueue()
-        for _ in range(streams):
-            self._requests.put(compiled.create_infer_request())
+        self._cold = set(range(streams))
+        for k in range(streams):
+            self._requests.put((k, compiled.create_infer_request()))
 
     def run(self, batch: np.ndarray) -> np.ndarray:
-        request = self._requests.get()
+        k, request = self._requests.get()
         try:
-            request.infer({0: batch})
-            return request.get_output_tensor(self.output_index).data.copy()
+            return self._call(lambda: self._infer(request, batch), k)
         finally:
-            self._requests.put(request)
+            self._requests.put((k, request))
+
+    def _infer(self, request, batch: np.ndarray) -> np.ndarray:
+        request.infer({0: batch})
+        return request.get_output_tensor(self.output_index).data.copy()
 
 
 def _optimize_onnx_graph(model, label: str) -> None:

@@ -83,7 +83,7 @@ def _failed(command: str | None, exc: Exception) -> int:
     """Print ``exc`` as the command's one-line error and return 2; a ModuleNotFoundError is one
     only if an optional extra installs the module (else it is a bug and raised again)."""
     if isinstance(exc, ModuleNotFoundError):
-        error = as_missing_extra(exc, f"inkreader {command}")
+        error = as_missing_extra(exc, "this command")
         if error is exc:
             raise exc
         exc = error

@@ -21,6 +21,22 @@ class DatasetError(InkreaderError):
     """A dataset description (gt file, TSV, PAGE-XML) that cannot be parsed."""
 
 
+class BackendStalled(InkreaderError):
+    """An inference backend that made no progress for the recognizer's ``stall_seconds``: its
+    threads are stuck (a deadlock, a wedged device) and cannot be stopped from Python."""
+
+
+class MissingExtra(InkreaderError):
+    """A feature whose optional dependencies (the pip extra ``extra`` of inkreader) are not
+    installed; the message ends with the pip command that installs them."""
+
+    def __init__(self, extra: str, what: str, modules: tuple[str, ...] = ()):
+        self.extra, self.what, self.modules = extra, what, tuple(modules)
+        missing = (f"{', '.join(modules)} {'is' if len(modules) == 1 else 'are'} not installed"
+                   if modules else f"the '{extra}' extra is not installed")
+        super().__init__(f"{what}: {missing}; pip install 'inkreader[{extra}]'")
+
+
 class TrainingStopped(KeyboardInterrupt):
     """SIGTERM / SIGINT before a run's first step (while its lines load): nothing to save.
 

@@ -86,6 +86,9 @@ def quantize_openvino(model, charset: Charset, out: str | Path, samples: list[Li
     16-bit sum, compute what was calibrated; NNCF's own default fixes the first layer only.
     On an AVX2 CPU the shipped model read the Hooker val split at 43.74 % CER quantised with
     NNCF's default and 24.94 % with "enable" (f32: 19.53 %; docs/inference.md)."""
+    from .extras import require
+
+    require("quant", "INT8 quantisation")
     import nncf
     import openvino as ov
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, OverflowFix

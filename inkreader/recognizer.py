@@ -9,6 +9,11 @@ The fast path (issue 5): lines are sorted by width and cut into batches of simil
 the worker threads decode and prepare the next images while others run inference (OpenCV,
 Pillow, ONNX Runtime and OpenVINO release the GIL). A bad image becomes a result with ``error``
 set; the other lines are still read.
+
+A watchdog (issue 38): a read in which no batch finishes for ``stall_seconds`` (default
+``STALL_SECONDS``, or the environment's ``INKREADER_STALL_SECONDS``; 0 waits for ever) raises
+``BackendStalled`` naming the backend instead of hanging. The workers are daemon threads, so a
+stuck one cannot keep the process from exiting.
 """
 
 from __future__ import annotations
@@ -16,10 +21,11 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -37,7 +43,7 @@ from .backends import (
 )
 from .charset import Charset
 from .decode import DecodedLine, Decoder, Designated, GreedyDecoder, log_softmax
-from .errors import CharsetError, ImageError, ModelError
+from .errors import BackendStalled, CharsetError, ImageError, InkreaderError, ModelError
 from .paths import resolve_model_path
 from .preprocess import (
     AS_IS,
@@ -74,6 +80,12 @@ MAX_LINE_WIDTH = 32_000  # px at height 96 (16x the reference's 2000): longer is
 # averaged before decoding; the width is unchanged, so the frames line up. About 3x the model
 # time; docs/decoding.md has what it gains on the Hooker val split.
 TTA_SHIFTS = (0, -3, 3)
+# The watchdog: seconds without a finished batch before a read gives up. A batch takes well under
+# 10 s even beside other work on this project's 2-core machines (16 lines of at most 2,000
+# columns each, or one line of up to MAX_LINE_WIDTH); ten minutes leaves room for a machine
+# slowed many times over, and a deadlocked backend still ends with an error, not for ever.
+STALL_SECONDS = 600.0
+STALL_ENV = "INKREADER_STALL_SECONDS"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif",
                   ".pbm", ".pgm", ".ppm", ".jp2")
 
@@ -139,7 +151,8 @@ class Recognizer:
     def __init__(self, backend: Backend, charset: Charset, *, height: int,
                  fixed_width: int | None, batch_size: int = DEFAULT_BATCH,
                  designated: Designated | None = None, decoder: Decoder | None = None,
-                 reading: Reading = AS_IS, tta: bool = False):
+                 reading: Reading = AS_IS, tta: bool = False,
+                 stall_seconds: float | None = None):
         if backend.num_classes is not None and backend.num_classes != charset.num_classes:
             raise CharsetError(f"the charset has {len(charset)} symbols ({charset.num_classes} "
                                f"classes with the blank) but {backend.source} outputs "
@@ -153,6 +166,8 @@ class Recognizer:
         self.batch_size = backend.static_batch or max(1, batch_size)
         self.decoder = decoder or GreedyDecoder(charset, designated)
         self.tta = tta
+        # the watchdog: no finished batch for this long ends a read (0: wait for ever)
+        self.stall_seconds = stall_seconds_default() if stall_seconds is None else stall_seconds
         self.stats = ReadStats()
         self._lock = threading.Lock()
         # At most ``streams`` requests in flight; the extra worker prepares the next batch.
@@ -164,7 +179,7 @@ class Recognizer:
              batch_size: int = DEFAULT_BATCH, threads: int | None = None,
              designated: Designated | None = None, streams: int | None = None,
              precision: str | None = None, decoder: Decoder | None = None,
-             tta: bool = False) -> Recognizer:
+             tta: bool = False, stall_seconds: float | None = None) -> Recognizer:
         """Load a .pt checkpoint (None: the packaged default), an .onnx or an OpenVINO .xml.
 
         ``backend`` "auto" is ONNX Runtime for an .onnx, else OpenVINO (``AUTO_BACKEND``, measured
@@ -178,7 +193,8 @@ class Recognizer:
         without an embedded one the GNHK charset is the default); it must fit the class count.
         ``decoder`` replaces greedy decoding (``designated`` then belongs to it). ``tta`` reads
         every line shifted up and down as well and decodes the mean log-posteriors
-        (``TTA_SHIFTS``).
+        (``TTA_SHIFTS``). ``stall_seconds`` sets the watchdog (default ``STALL_SECONDS`` or
+        ``INKREADER_STALL_SECONDS``; 0: none).
         """
         path = resolve_model_path(model)
         if not path.is_file():
@@ -208,7 +224,8 @@ class Recognizer:
             reading = Reading.of(config)
         log.debug("model %s on %s (%d threads, %d streams)", path, backend, threads, streams)
         return cls(engine, charset, height=height, fixed_width=width, batch_size=batch_size,
-                   designated=designated, decoder=decoder, reading=reading, tta=tta)
+                   designated=designated, decoder=decoder, reading=reading, tta=tta,
+                   stall_seconds=stall_seconds)
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -240,13 +257,56 @@ class Recognizer:
         # ascending order every batch of a cold pass grew them (+40-60% on that batch,
         # measured), in descending order only the first does.
         batches.reverse()
-        # Workers = streams + 1, so one thread prepares a batch while ``streams`` run inference.
-        with ThreadPoolExecutor(self.backend.streams + 1, thread_name_prefix="ink") as pool:
-            for chunk in pool.map(lambda b: self._read_batch([items[i] for i in b]), batches):
-                for r_index, result in chunk:
-                    results[r_index] = result
+        for chunk in self._run_batches([[items[i] for i in b] for b in batches]):
+            for r_index, result in chunk:
+                results[r_index] = result
         self.stats.wall_seconds = time.perf_counter() - start
         return results  # type: ignore[return-value]  # every index was filled
+
+    def _run_batches(self, batches: list[list[_Item]]) -> Iterator[list[tuple[int, LineResult]]]:
+        """``_read_batch`` of every batch on streams + 1 daemon threads (one prepares a batch
+        while ``streams`` run inference), yielded as they finish, under the watchdog."""
+        todo: queue.SimpleQueue = queue.SimpleQueue()
+        for batch in batches:
+            todo.put(batch)
+        done: queue.SimpleQueue = queue.SimpleQueue()
+        stop = threading.Event()
+
+        def work() -> None:
+            while not stop.is_set():
+                try:
+                    batch = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    done.put((None, self._read_batch(batch)))
+                except Exception as exc:  # re-raised on the calling thread
+                    done.put((exc, None))
+                    return
+
+        workers = [threading.Thread(target=work, name=f"ink_{k}", daemon=True)
+                   for k in range(min(len(batches), self.backend.streams + 1))]
+        for t in workers:
+            t.start()
+        timeout = self.stall_seconds if self.stall_seconds > 0 else None
+        for finished in range(len(batches)):
+            try:
+                error, chunk = done.get(timeout=timeout)
+            except queue.Empty:
+                stop.set()
+                raise BackendStalled(self._stall_message(finished, len(batches))) from None
+            if error is not None:
+                stop.set()  # the others finish their batch, so no request outlives this call
+                for t in workers:
+                    t.join(timeout)
+                raise error
+            yield chunk
+
+    def _stall_message(self, finished: int, total: int) -> str:
+        b = self.backend
+        return (f"the {b.name} backend ({b.source}) made no progress for "
+                f"{self.stall_seconds:g} s ({finished} of {total} batches read): its inference "
+                f"threads are stuck; set {STALL_ENV} to wait longer (0: for ever)")
 
     def _read_batch(self, items: list[_Item]) -> list[tuple[int, LineResult]]:
         start = time.perf_counter()
@@ -320,6 +380,20 @@ class Recognizer:
             return resized_width(h, w, self.height, self.reading.x_scale)
         except Exception:
             return 0
+
+
+def stall_seconds_default() -> float:
+    """``STALL_SECONDS``, or ``INKREADER_STALL_SECONDS`` from the environment (0: no watchdog)."""
+    raw = os.environ.get(STALL_ENV, "").strip()
+    if not raw:
+        return STALL_SECONDS
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:  # also NaN
+        raise InkreaderError(f"{STALL_ENV}={raw!r}: expected seconds >= 0 (0: no watchdog)")
+    return seconds
 
 
 def _checkpoint_engine(path: Path, backend: str, device: str, threads: int, asked: int | None,

@@ -29,14 +29,20 @@ from pathlib import PurePath
 from typing import Annotated
 
 import numpy as np
-from fastapi import FastAPI, File, Request, UploadFile
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
-from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .extras import as_missing_extra, require
+
+try:
+    from fastapi import FastAPI, File, Request, UploadFile
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import FileResponse, JSONResponse
+    from fastapi.staticfiles import StaticFiles
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+except ModuleNotFoundError as exc:  # the serve extra is not installed: say how to install it
+    raise as_missing_extra(exc, "the HTTP service") from None
 
 from .decode import BeamDecoder
-from .errors import ImageError
+from .errors import BackendStalled, ImageError
 from .pages import PageResult, detect_lines, read_lines
 from .preprocess import decode_image
 from .recognizer import LineResult, Recognizer
@@ -265,6 +271,7 @@ def _decoding(rec: Recognizer) -> dict:
 
 def create_app(config: ServeConfig | None = None, recognizer: Recognizer | None = None) -> FastAPI:
     """The service as an ASGI app (pass a loaded ``recognizer`` to share one)."""
+    require("serve", "the HTTP service")  # python-multipart too, which FastAPI imports late
     config = config or ServeConfig()
     service = Service(config, recognizer)
 
@@ -333,6 +340,10 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
         return _error(exc.status, exc.code, exc.detail, exc.headers)
+
+    @app.exception_handler(BackendStalled)
+    async def stalled(_request: Request, exc: BackendStalled) -> JSONResponse:
+        return _error(503, "backend_stalled", str(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -71,9 +71,11 @@ def run(args) -> int:
 
 def _run_int8(args, path: Path) -> int:
     from ..errors import InkreaderError
+    from ..extras import require
     from ..model import load_checkpoint
     from ..quantize import calibration_lines, check_int8, quantize_openvino
 
+    require("quant", "INT8 quantisation (--int8)")  # before the minutes of loading and export
     if args.format != "openvino":
         raise InkreaderError("--int8 makes an OpenVINO IR: use --format openvino")
     if not args.calibration:

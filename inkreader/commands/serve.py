@@ -40,6 +40,9 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from ..extras import require
+
+    require("serve", "the HTTP service")
     import uvicorn
 
     from ..server import create_app

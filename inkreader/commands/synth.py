@@ -6,6 +6,7 @@ import argparse
 
 from tqdm import tqdm
 
+from ..extras import require
 from ..synth import SynthConfig, generate
 from ..synth_fonts import find_fonts
 
@@ -30,6 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    require("synth", "synthetic lines")  # fontTools and wordfreq, before any font is read
     fonts = find_fonts(args.fonts_dir)
     config = SynthConfig(seed=args.seed, gnhk_words=args.gnhk_words, lines_tsv=args.lines_tsv)
     mode = "resume" if args.resume else "overwrite" if args.overwrite else "new"
