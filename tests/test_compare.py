@@ -1,12 +1,15 @@
-"""bench/paired.py: the paired bootstrap that compares two models' reports line by line."""
+"""inkreader.compare and `inkreader compare`: the paired bootstrap that compares two models'
+reports line by line."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-PAIRED = Path(__file__).resolve().parents[1] / "bench" / "paired.py"
+import pytest
+
+from inkreader.cli import main
+from inkreader.compare import compare_reports
+from inkreader.errors import DatasetError
 
 
 def write_report(path: Path, distances: list[int]) -> Path:
@@ -16,49 +19,52 @@ def write_report(path: Path, distances: list[int]) -> Path:
     return path
 
 
-def run(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(PAIRED), *map(str, args), "--resamples", "2000"],
-                          capture_output=True, text=True, timeout=120)
-
-
-def test_a_clearly_better_model_has_an_interval_below_zero(tmp_path):
+def test_a_clearly_better_model_has_an_interval_below_zero(tmp_path, capsys):
     # 200 lines of 10 characters: A makes 3 errors a line, B 1 on most lines
     a = write_report(tmp_path / "a.tsv", [3] * 200)
     b = write_report(tmp_path / "b.tsv", [1] * 180 + [4] * 20)
-    out = run(a, b)
-    assert out.returncode == 0, out.stderr
-    assert "CER A 30.00 %  B 13.00 %" in out.stdout
-    assert "B - A: -17.00 points" in out.stdout
-    lo, hi = (float(x) for x in out.stdout.split("interval [")[1].split("]")[0].split(", "))
-    assert -20 < lo < hi < -14
-    assert "better / worse / same: 180 / 20 / 0" in out.stdout
+    result = compare_reports(a, b, resamples=2000)
+    assert (result.lines, result.chars) == (200, 2000)
+    assert (result.cer_a, result.cer_b) == pytest.approx((30.0, 13.0))
+    assert result.difference == pytest.approx(-17.0)
+    lo, hi = result.interval
+    assert -20 < lo < hi < -14 and result.b_better == 1.0
+    assert (result.lines_better, result.lines_worse, result.lines_same) == (180, 20, 0)
+    assert main(["compare", str(a), str(b), "--resamples", "2000"]) == 0
+    out = capsys.readouterr().out
+    assert "CER A 30.00 %  B 13.00 %" in out and "B - A: -17.00 points" in out
+    assert f"95 % interval [{lo:+.2f}, {hi:+.2f}]" in out
+    assert "better / worse / same: 180 / 20 / 0" in out
 
 
 def test_equal_models_have_an_interval_around_zero(tmp_path):
     rng_like = [(i * 7) % 5 for i in range(300)]
     a = write_report(tmp_path / "a.tsv", rng_like)
     b = write_report(tmp_path / "b.tsv", rng_like[1:] + rng_like[:1])  # same errors, shuffled
-    out = run(a, b)
-    assert out.returncode == 0, out.stderr
-    lo, hi = (float(x) for x in out.stdout.split("interval [")[1].split("]")[0].split(", "))
-    assert lo < 0 < hi
+    result = compare_reports(a, b, resamples=2000)
+    lo, hi = result.interval
+    assert result.difference == 0 and lo < 0 < hi
+    same = compare_reports(a, a)  # no difference on any line: a zero interval, no warning
+    assert (same.difference, same.interval, same.lines_same) == (0, (0, 0), 300)
 
 
-def test_reports_of_different_lines_are_refused(tmp_path):
+def test_reports_of_different_lines_are_refused(tmp_path, capsys):
     a = write_report(tmp_path / "a.tsv", [1] * 10)
     b = write_report(tmp_path / "b.tsv", [1] * 11)
-    out = run(a, b)
-    assert out.returncode == 1
-    assert "not reports of the same lines (1 ids in only one of them)" in out.stderr
-    assert "Traceback" not in out.stderr
+    with pytest.raises(DatasetError, match=r"1 ids in only one of them"):
+        compare_reports(a, b)
+    assert main(["compare", str(a), str(b)]) == 2
+    err = capsys.readouterr().err
+    assert "inkreader compare: error:" in err
+    assert "not reports of the same lines (1 ids in only one of them)" in err
+    assert "Traceback" not in err
 
 
-def test_a_file_that_is_not_a_report_is_named(tmp_path):
+def test_a_file_that_is_not_a_report_is_named(tmp_path, capsys):
     a = write_report(tmp_path / "a.tsv", [1] * 10)
     bad = tmp_path / "notes.txt"
     bad.write_text("hello\n", encoding="utf-8")
-    out = run(a, bad)
-    assert out.returncode == 1
-    assert f"{bad}: not an `inkreader evaluate --report` file" in out.stderr
-    missing = run(a, tmp_path / "missing.tsv")
-    assert "missing.tsv: No such file or directory" in missing.stderr
+    assert main(["compare", str(a), str(bad)]) == 2
+    assert f"{bad}: not an `inkreader evaluate --report` file" in capsys.readouterr().err
+    assert main(["compare", str(a), str(tmp_path / "missing.tsv")]) == 2
+    assert "missing.tsv: No such file or directory" in capsys.readouterr().err
