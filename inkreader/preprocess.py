@@ -43,8 +43,8 @@ DESLANT_SHEARS = np.round(np.arange(-0.6, 1.2001, 0.05), 2)
 # quantiles of its ink (Otsu, counted row by row), widened above and below by BAND_PAD of the
 # band's height, before it is resized to height 96; the letters then fill the rows whatever
 # paper the crop kept above and below them (a median Hooker line keeps 85 % of its height, its
-# letters 1.17 times larger: bench/band.py). A line whose ink is under BAND_MIN_INK of its
-# pixels is kept whole.
+# letters 1.17 times larger: docs/decoding.md, "The ink band"). A line whose ink is under
+# BAND_MIN_INK of its pixels is kept whole.
 BAND_QUANTILES = (0.01, 0.99)
 BAND_PAD = 0.15
 BAND_MIN_INK = 0.002
