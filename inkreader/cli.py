@@ -21,6 +21,9 @@ COMMANDS = {
     "batch": ("batch", "read a whole archive into a result store, resumably, here or on a "
               "cluster"),
     "evaluate": ("evaluate", "measure accuracy / CER / WER on a line dataset"),
+    "compare": ("compare", "is one model's CER really lower than another's? (two evaluate "
+                "reports, paired bootstrap)"),
+    "errors": ("error_analysis", "where a model's character errors are (evaluate reports)"),
     "prepare-gnhk": ("prepare_gnhk", "cut GNHK pages into line images as the reference did"),
     "synth": ("synth", "render synthetic handwriting lines"),
     "stitch": ("stitch", "make new lines from the words of real training lines"),

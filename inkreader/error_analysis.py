@@ -8,22 +8,18 @@ does not have), each by the class of the label's character (or the written one, 
 insertions): lower case, upper case, digit, punctuation, space. CTC writes a doubled letter
 only with a blank frame between the two; the last table says how often a label character in a
 doubled pair ("ll", "ss") is among the deletions, against all label characters.
-
-    .venv/bin/inkreader evaluate ../shared/data/hooker/lines.tsv --split val --report R.tsv
-    .venv/bin/python bench/errors.py R.tsv [--top 15]
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections import Counter
+from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
-from inkreader.errors import DatasetError
-from inkreader.evaluate import read_report
+from .evaluate import read_report
 
+# rapidfuzz's edit of the prediction into the label -> what the model did to the label
 KINDS = {"replace": "substituted", "insert": "deleted", "delete": "inserted"}
 
 
@@ -44,6 +40,8 @@ def in_doubled_pair(text: str, i: int) -> bool:
 
 
 class Tally:
+    """The character errors of a set of (label, prediction) pairs, counted as above."""
+
     def __init__(self) -> None:
         self.chars = 0
         self.label_classes: Counter[str] = Counter()
@@ -72,46 +70,40 @@ class Tally:
             self.errors[(kind, char_class(ch))] += 1
 
 
+def analyse_report(path: str | Path) -> Tally:
+    """The error tally of one ``evaluate --report`` file (``DatasetError`` names a file that
+    is missing or not a report)."""
+    tally = Tally()
+    for row in read_report(path):
+        tally.add(row["label"], row["prediction"])
+    return tally
+
+
 def _pt(n: int, chars: int) -> str:
     return f"{100 * n / chars:.2f}" if chars else "-"
 
 
-def print_report(path: str, t: Tally, top: int) -> None:
+def format_tally(title: str, t: Tally, top: int = 15) -> str:
+    """A Markdown section: errors by kind and class, the ``top`` confusions, deleted and
+    inserted characters, and doubled letters."""
     total = sum(t.errors.values())
-    print(f"## {path}\n\n{t.chars} label characters, {total} character errors "
-          f"(CER {_pt(total, t.chars)} %)\n")
-    print("| edit | character class | errors | CER points | % of the class's label chars |")
-    print("|---|---|---|---|---|")
-    for (kind, cls), n in t.errors.most_common():
-        print(f"| {kind} | {cls} | {n} | {_pt(n, t.chars)} | {_pt(n, t.label_classes[cls])} |")
+    out = [f"## {title}\n", f"{t.chars} label characters, {total} character errors "
+           f"(CER {_pt(total, t.chars)} %)\n",
+           "| edit | character class | errors | CER points | % of the class's label chars |",
+           "|---|---|---|---|---|"]
+    out += [f"| {kind} | {cls} | {n} | {_pt(n, t.chars)} | {_pt(n, t.label_classes[cls])} |"
+            for (kind, cls), n in t.errors.most_common()]
     pairs = ", ".join(f"{a!r}->{b!r} {n}" for (a, b), n in t.confusions.most_common(top))
-    print(f"\nMost frequent substitutions (label -> written): {pairs}")
-    print("Most deleted: " + ", ".join(f"{c!r} {n}" for c, n in t.deleted.most_common(top)))
-    print("Most inserted: " + ", ".join(f"{c!r} {n}" for c, n in t.inserted.most_common(top)))
+    out.append(f"\nMost frequent substitutions (label -> written): {pairs}")
+    out.append("Most deleted: " + ", ".join(f"{c!r} {n}" for c, n in t.deleted.most_common(top)))
+    out.append("Most inserted: " + ", ".join(f"{c!r} {n}"
+                                             for c, n in t.inserted.most_common(top)))
     deleted = sum(t.deleted.values())
-    print(f"\n| label characters | count | deleted | deleted % |\n|---|---|---|---|\n"
-          f"| in a doubled pair | {t.doubled} | {t.doubled_deleted} "
-          f"| {_pt(t.doubled_deleted, t.doubled)} |\n"
-          f"| all | {t.chars} | {deleted} | {_pt(deleted, t.chars)} |\n")
+    out.append(f"\n| label characters | count | deleted | deleted % |\n|---|---|---|---|\n"
+               f"| in a doubled pair | {t.doubled} | {t.doubled_deleted} "
+               f"| {_pt(t.doubled_deleted, t.doubled)} |\n"
+               f"| all | {t.chars} | {deleted} | {_pt(deleted, t.chars)} |\n")
+    return "\n".join(out)
 
 
-def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("reports", nargs="+", help="evaluate --report TSV files")
-    p.add_argument("--top", type=int, default=15, help="confusions and characters listed")
-    args = p.parse_args()
-    for path in args.reports:
-        tally = Tally()
-        try:
-            rows = read_report(path)
-        except DatasetError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 1
-        for row in rows:
-            tally.add(row["label"], row["prediction"])
-        print_report(path, tally, args.top)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+__all__ = ["Tally", "analyse_report", "char_class", "format_tally"]
