@@ -28,19 +28,18 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# bench/decoding.py, beside this script (a script's folder is on sys.path when it runs)
+from decoding import HOOKER, machine, split_lines
 
-from decoding import HOOKER, machine, split_lines  # noqa: E402
-
-from inkreader.decode import (  # noqa: E402
+from inkreader.decode import (
     DEFAULT_BEAM_WIDTH,
     DEFAULT_BONUS,
     DEFAULT_LM_WEIGHT,
     BeamDecoder,
 )
-from inkreader.lm import CharLM, resolve_lm_path  # noqa: E402
-from inkreader.metrics import ErrorRates  # noqa: E402
-from inkreader.recognizer import Recognizer  # noqa: E402
+from inkreader.lm import CharLM, resolve_lm_path
+from inkreader.metrics import ErrorRates
+from inkreader.recognizer import Recognizer
 
 
 def tesseract_read(path: Path) -> str:

@@ -19,11 +19,9 @@ from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from inkreader.datasets import load_dataset  # noqa: E402
-from inkreader.errors import DatasetError  # noqa: E402
-from inkreader.evaluate import read_report  # noqa: E402
+from inkreader.datasets import load_dataset
+from inkreader.errors import DatasetError
+from inkreader.evaluate import read_report
 
 PUNCTUATION = "\"'.,;:!?()[]-"
 HOOKER = Path(__file__).resolve().parents[1].parent / "shared/data/hooker/lines.tsv"
