@@ -5,7 +5,7 @@ line), charges each character edit of the line (the CER's) to the label word it 
 counts the words under "seen" (the word, without the punctuation around it, is in the training
 text) or "new". Errors on spaces are left out, so the all-words CER is not the line CER. A model
 that reads new words much worse than seen ones has learnt the training split's words more than
-its letters (docs/training.md, "Words the model has seen").
+its letters (docs/lessons.md, "What the diagnostics said").
 
     .venv/bin/inkreader evaluate ../shared/data/hooker/lines.tsv --split val --report R.tsv
     .venv/bin/python bench/vocabulary.py R.tsv [R2.tsv ...] [--train TSV]
