@@ -25,7 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", choices=("fp32", "bf16"),
                    help="bf16 autocasts convolutions, matmuls and LSTMs (CPUs with AVX512-BF16)")
     p.add_argument("--dropout", type=float)
-    p.add_argument("--val-limit", type=int, help="validate on the first N val lines")
+    p.add_argument("--val-limit", type=int,
+                   help="validate on N lines spread evenly over each validation set")
     p.add_argument("--checkpoint-minutes", type=float)
     p.add_argument("--keep-epochs", action="store_true", default=None,
                    help="also save every epoch's model as OUT/epochs/epoch-NNN.pt (for "
