@@ -7,9 +7,9 @@ is scored with the same metric (``inkreader.metrics.ErrorRates``: corpus CER and
 unreadable line or an engine error counts as an empty prediction). Times are wall-clock per line
 on one process, one line at a time, process start-up included for Tesseract (that is how its CLI
 is used). Tesseract is not a dependency of inkreader: install it for this benchmark only. The
-beam row uses the shipped decoding defaults (``DEFAULT_LM_WEIGHT``, ``DEFAULT_BONUS`` in
-``inkreader/decode.py``, tuned on the val split by ``bench/decoding.py --tune``). Run from the
-repository root:
+beam row is inkreader's default decoding (``DecodingOptions()``: the beam search with the
+shipped LM and word list, its defaults in ``inkreader/decoding.py``, tuned on the val split by
+``bench/decoding.py --tune``). Run from the repository root:
 
     .venv/bin/python bench/compare_engines.py --write-doc docs/comparison.md
 
@@ -31,13 +31,7 @@ from pathlib import Path
 # bench/decoding.py, beside this script (a script's folder is on sys.path when it runs)
 from decoding import HOOKER, machine, split_lines
 
-from inkreader.decode import (
-    DEFAULT_BEAM_WIDTH,
-    DEFAULT_BONUS,
-    DEFAULT_LM_WEIGHT,
-    BeamDecoder,
-)
-from inkreader.lm import CharLM, resolve_lm_path
+from inkreader.decoding import GREEDY, DecodingOptions
 from inkreader.metrics import ErrorRates
 from inkreader.recognizer import Recognizer
 
@@ -65,12 +59,8 @@ def score(lines: list[tuple[Path, str]], read) -> tuple[ErrorRates, float, list[
 
 
 def inkreader_reader(beam: bool):
-    """``read(path) -> text`` with the shipped model, greedy or beam + the shipped LM."""
-    rec = Recognizer.load(None, backend="auto")
-    if beam:
-        lm = CharLM.load(resolve_lm_path("default"))
-        rec.decoder = BeamDecoder(rec.charset, DEFAULT_BEAM_WIDTH, lm=lm,
-                                  lm_weight=DEFAULT_LM_WEIGHT, bonus=DEFAULT_BONUS)
+    """``read(path) -> text`` with the shipped model, greedy or the default decoding."""
+    rec = Recognizer.load(None, backend="auto", decoding=DecodingOptions() if beam else GREEDY)
 
     def read(path: Path) -> str:
         result = rec.read_paths([path])[0]
@@ -95,8 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name, fn in (("inkreader, shipped model, greedy (the reference decoding)",
                       lambda: score(lines, inkreader_reader(beam=False))),
-                     ((f"inkreader, shipped model, beam {DEFAULT_BEAM_WIDTH} + character 6-gram LM "
-                      f"(weight {DEFAULT_LM_WEIGHT}, bonus {DEFAULT_BONUS})"),
+                     ((f"inkreader, shipped model, default decoding (beam "
+                      f"{DecodingOptions().beam_width} + character 6-gram LM + word list)"),
                       lambda: score(lines, inkreader_reader(beam=True))),
                      (f"{version} (LSTM, --psm 7, eng)", lambda: score(lines, tesseract_read))):
         rates, seconds, texts = fn()

@@ -1,20 +1,21 @@
-"""Greedy vs beam vs beam + character LM (+ lexicon, + test-time augmentation) on the Hooker
-test split: CER, WER, time per line.
+"""The decoders on the Hooker test split: greedy, the beam search (flashlight-text + KenLM) without
+and with the character LM and the word list, and with ``--compare`` the hand-written Python
+beam search that it replaced (``bench/python_beam.py``): CER, WER, decoding time per line.
 
 The model runs once per line (through the Recognizer, one line at a time, so every decoder
 sees exactly the logits ``inkreader read`` would); the decoders then run on those logits and
-only their own time is counted. The LM weight and per-character bonus (and, with
-``--lexicon``, the penalty of a word outside it) are tuned on the val split ONLY (``--tune``:
-a small grid, best val CER), then every decoder is measured on test. ``--tta`` also reads
-every line as ``--tta`` does (shifted up and down, mean log-posteriors) and measures greedy and
-the tuned beam on those.
-Run from the repository root on a free core:
+only their own CPU time is counted. ``--tune`` chooses the LM weight and the blank penalty,
+then the word list's penalty, on the val split ONLY (a small grid, best val CER), prints the
+grids, and measures every decoder on test with what it chose; put the chosen values in
+``inkreader/decoding.py`` (the one place the defaults live). ``--tta`` also reads every line
+as ``--tta`` does (shifted up and down, mean log-posteriors). Run from the repository root on a
+core of its own:
 
-    .venv/bin/python bench/decoding.py --tune --write-doc docs/decoding.md
+    taskset -c 1 .venv/bin/python bench/decoding.py --tune --compare --write-doc docs/decoding.md
 
-``--compare-lms A B ...`` only reads the val split, with beam + each LM in turn (choosing an
-LM without the test split). ``--lines N`` reads only the first N lines of each split (a smoke
-run; not a result).
+``--compare-lms A B ...`` only reads the val split, with the default beam and each LM in turn
+(choosing an LM without the test split). ``--lines N`` reads only the first N lines of each
+split (a smoke run; not a result).
 """
 
 from __future__ import annotations
@@ -28,24 +29,22 @@ import time
 from pathlib import Path
 
 import numpy as np
+from python_beam import BeamDecoder as PythonBeamDecoder
 
-from inkreader.decode import (
-    DEFAULT_BEAM_WIDTH,
-    DEFAULT_BONUS,
-    DEFAULT_LM_WEIGHT,
-    DEFAULT_OOV_PENALTY,
-    BeamDecoder,
-    GreedyDecoder,
-)
+from inkreader.decode import GreedyDecoder
+from inkreader.decoding import GREEDY, DecodingOptions
 from inkreader.lexicon import Lexicon
 from inkreader.lm import CharLM, resolve_lm_path
 from inkreader.metrics import ErrorRates
 from inkreader.recognizer import Recognizer
 
 HOOKER = Path("../shared/data/hooker/lines.tsv")
-WEIGHTS = (0.2, 0.35, 0.5, 0.75, 1.0)
-BONUSES = (0.0, 1.0, 2.0)
-PENALTIES = (1.5, 3.0, 5.0, 8.0)
+WEIGHTS = (0.5, 0.65, 0.75, 0.9, 1.0)
+BLANK_PENALTIES = (1.0, 1.5, 2.0, 2.5)
+PENALTIES = (3.0, 5.0, 8.0)
+WIDTHS, TOKEN_BEAMS = (8, 16, 32), (4, 6, 8)  # the speed / accuracy grid printed after tuning
+# the hand-written decoder's own tuned values (docs/decoding.md, sessions 5-12)
+PYTHON_WEIGHT, PYTHON_BONUS, PYTHON_PENALTY = 0.75, 2.0, 5.0
 
 
 class _Capture:
@@ -85,51 +84,52 @@ def collect_logits(rec: Recognizer, lines: list[tuple[Path, str]]) -> tuple[list
 
 
 def measure(decoder, logits: list, labels: list[str]) -> tuple[ErrorRates, float]:
-    """Corpus error rates of ``decoder`` and its mean decoding time per line (seconds). An
-    unreadable line counts as an empty prediction, as ``inkreader evaluate`` counts it."""
+    """Corpus error rates of ``decoder`` and its mean decoding CPU time per line (seconds,
+    this process's: other work on the machine does not count). An unreadable line counts as
+    an empty prediction, as ``inkreader evaluate`` counts it."""
     rates, seconds = ErrorRates(), 0.0
     for x, label in zip(logits, labels, strict=True):
         text = ""
         if x is not None:
-            t0 = time.perf_counter()
+            t0 = time.process_time()
             text = decoder.decode(x).text
-            seconds += time.perf_counter() - t0
+            seconds += time.process_time() - t0
         rates.update(text, label)
     return rates, seconds / max(1, len(labels))
 
 
-def tune(charset, lm, width: int, logits: list, labels: list[str]) -> tuple[float, float]:
-    """The (LM weight, bonus) of the grid with the lowest val CER (then WER)."""
+def grid(charset, base: DecodingOptions, changes: list[dict], logits: list,
+         labels: list[str]) -> DecodingOptions:
+    """Print val CER / WER of ``base`` with each of ``changes``; return the best options."""
+    names = " | ".join(k.replace("_", " ") for k in changes[0])
+    print(f"| {names} | val CER % | val WER % |\n|{'---|' * (len(changes[0]) + 2)}")
     best = None
-    print("| LM weight | bonus | val CER % | val WER % |\n|---|---|---|---|")
-    for w in WEIGHTS:
-        for b in BONUSES:
-            rates, _ = measure(BeamDecoder(charset, width, lm=lm, lm_weight=w, bonus=b),
-                               logits, labels)
-            print(f"| {w} | {b} | {100 * rates.cer:.2f} | {100 * rates.wer:.2f} |", flush=True)
-            key = (rates.cer, rates.wer)
-            if best is None or key < best[0]:
-                best = (key, w, b)
-    return best[1], best[2]
-
-
-def tune_penalty(charset, lm, width: int, weight: float, bonus: float, lexicon,
-                 logits: list, labels: list[str]) -> float:
-    """The lexicon penalty of ``PENALTIES`` with the lowest val CER (then WER)."""
-    best = None
-    print("| lexicon penalty | val CER % | val WER % |\n|---|---|---|")
-    for pen in PENALTIES:
-        rates, _ = measure(BeamDecoder(charset, width, lm=lm, lm_weight=weight, bonus=bonus,
-                                       lexicon=lexicon, oov_penalty=pen), logits, labels)
-        print(f"| {pen} | {100 * rates.cer:.2f} | {100 * rates.wer:.2f} |", flush=True)
-        key = (rates.cer, rates.wer)
-        if best is None or key < best[0]:
-            best = (key, pen)
+    for change in changes:
+        opts = base.with_(**change)
+        rates, _ = measure(opts.decoder(charset), logits, labels)
+        print("| " + " | ".join(str(v) for v in change.values())
+              + f" | {100 * rates.cer:.2f} | {100 * rates.wer:.2f} |", flush=True)
+        if best is None or (rates.cer, rates.wer) < best[0]:
+            best = ((rates.cer, rates.wer), opts)
     return best[1]
 
 
+def tune(charset, options: DecodingOptions, logits: list, labels: list[str]) -> DecodingOptions:
+    """LM weight x blank penalty without the word list, then the word list's penalty: the
+    values with the lowest val CER (then WER)."""
+    if options.lm:
+        chosen = grid(charset, options.with_(lexicon=None),
+                      [{"lm_weight": w, "blank_penalty": b}
+                       for w in WEIGHTS for b in BLANK_PENALTIES], logits, labels)
+        options = options.with_(lm_weight=chosen.lm_weight, blank_penalty=chosen.blank_penalty)
+    if options.lexicon:
+        options = grid(charset, options, [{"lexicon_penalty": p} for p in PENALTIES],
+                       logits, labels)
+    return options
+
+
 def table(rows: list[tuple[str, ErrorRates, float]], infer: float) -> str:
-    lines = ["| decoder | CER % | WER % | decoding ms / line |", "|---|---|---|---|"]
+    lines = ["| decoder | CER % | WER % | decoding CPU ms / line |", "|---|---|---|---|"]
     for name, rates, seconds in rows:
         lines.append(f"| {name} | {100 * rates.cer:.2f} | {100 * rates.wer:.2f} | "
                      f"{1000 * seconds:.2f} |")
@@ -164,85 +164,130 @@ def write_doc(doc: Path, text: str, tag: str = "decoding-table") -> None:
                    encoding="utf-8")
 
 
-def compare_lms(rec: Recognizer, args) -> None:
-    """Val CER / WER of beam + each LM, at one weight and bonus (choosing an LM on val)."""
+def compare_lms(rec: Recognizer, args, options: DecodingOptions) -> None:
+    """Val CER / WER of the beam with each LM, at the options' weights (choosing an LM on val)."""
     val = split_lines(args.data, "val", args.lines)
     logits, _ = collect_logits(rec, val)
     labels = [t for _, t in val]
-    print(f"| LM (weight {args.lm_weight}, bonus {args.bonus}) | val CER % | val WER % |\n"
-          "|---|---|---|")
+    print(f"| LM (weight {options.lm_weight}, blank penalty {options.blank_penalty}) "
+          "| val CER % | val WER % |\n|---|---|---|")
     for spec in args.compare_lms:
-        lm = CharLM.load(resolve_lm_path(spec))
-        rates, _ = measure(BeamDecoder(rec.charset, args.width, lm=lm, lm_weight=args.lm_weight,
-                                       bonus=args.bonus), logits, labels)
+        rates, _ = measure(options.with_(lm=spec).decoder(rec.charset), logits, labels)
         print(f"| {spec} | {100 * rates.cer:.2f} | {100 * rates.wer:.2f} |", flush=True)
     print(f"\n{len(val)} Hooker val lines, model {args.model or 'default'} ({args.backend}, "
           f"1 thread), {machine()}, {datetime.date.today()}; command: "
           f"`python bench/decoding.py {' '.join(sys.argv[1:])}`")
 
 
+def python_rows(charset, args, options: DecodingOptions) -> list[tuple[str, object]]:
+    """The hand-written decoder that flashlight-text replaced, at its own tuned values."""
+    lm = CharLM.load(resolve_lm_path(options.lm or "default"))
+    name = f"hand-written beam {options.beam_width} + LM (weight {PYTHON_WEIGHT}, bonus " \
+        f"{PYTHON_BONUS})"
+    rows = [(name, PythonBeamDecoder(charset, options.beam_width, lm=lm,
+                                     lm_weight=PYTHON_WEIGHT, bonus=PYTHON_BONUS))]
+    if options.lexicon:
+        rows.append((f"{name} + word list (penalty {PYTHON_PENALTY})",
+                     PythonBeamDecoder(charset, options.beam_width, lm=lm,
+                                       lm_weight=PYTHON_WEIGHT, bonus=PYTHON_BONUS,
+                                       lexicon=Lexicon.load(options.lexicon),
+                                       oov_penalty=PYTHON_PENALTY)))
+    return rows
+
+
+def decoders(charset, options: DecodingOptions) -> list[tuple[str, object]]:
+    """(row name, decoder): greedy, the beam without LM, with the LM, with LM + word list."""
+    beam = f"beam {options.beam_width}/{options.token_beam}"
+    lm = (f"{beam} + char LM (weight {options.lm_weight}, blank penalty "
+          f"{options.blank_penalty})")
+    rows = [("greedy (--greedy)", GreedyDecoder(charset)),
+            (beam, options.with_(lm=None, lexicon=None).decoder(charset))]
+    if options.lm:
+        rows.append((lm, options.with_(lexicon=None).decoder(charset)))
+    if options.lm and options.lexicon:
+        rows.append((f"{lm} + word list (penalty {options.lexicon_penalty})",
+                     options.decoder(charset)))
+    return rows
+
+
+def val_table(charset, options: DecodingOptions, args, logits: list,
+              labels: list[str]) -> None:
+    """Val CER and decoding time of the tuned beam at other widths x token beams (the speed
+    the default pays for its CER), and with ``--compare`` of the hand-written search."""
+    rows = [(f"beam {w}/{k}, LM + word list as tuned",
+             options.with_(beam_width=w, token_beam=k).decoder(charset))
+            for w in WIDTHS for k in TOKEN_BEAMS]
+    if args.compare:
+        rows += python_rows(charset, args, options)
+    print("| decoder (val) | CER % | WER % | decoding CPU ms / line |\n|---|---|---|---|")
+    for name, dec in rows:
+        rates, seconds = measure(dec, logits, labels)
+        print(f"| {name} | {100 * rates.cer:.2f} | {100 * rates.wer:.2f} | "
+              f"{1000 * seconds:.2f} |", flush=True)
+    print()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    d = DecodingOptions()
     ap.add_argument("--data", type=Path, default=HOOKER)
     ap.add_argument("--model", help="default: the packaged model")
-    ap.add_argument("--backend", default="onnx")
-    ap.add_argument("--lm", default="default")
-    ap.add_argument("--lexicon", help="also measure beam + LM + this word list ('default': the "
-                    "packaged one)")
-    ap.add_argument("--width", type=int, default=DEFAULT_BEAM_WIDTH)
+    ap.add_argument("--backend", default="auto", help="default: auto, as inkreader read")
+    ap.add_argument("--lm", default=d.lm, help="'none': no LM rows")
+    ap.add_argument("--lexicon", default=d.lexicon, help="'none': no word-list rows")
+    ap.add_argument("--width", type=int, default=d.beam_width)
+    ap.add_argument("--token-beam", type=int, default=d.token_beam)
     ap.add_argument("--tune", action="store_true",
-                    help="tune LM weight and bonus (and the lexicon penalty) on val")
-    ap.add_argument("--lm-weight", type=float, default=DEFAULT_LM_WEIGHT)
-    ap.add_argument("--bonus", type=float, default=DEFAULT_BONUS)
-    ap.add_argument("--penalty", type=float, default=DEFAULT_OOV_PENALTY)
+                    help="tune LM weight and blank penalty, then the word list penalty, on val")
+    ap.add_argument("--lm-weight", type=float, default=d.lm_weight)
+    ap.add_argument("--blank-penalty", type=float, default=d.blank_penalty)
+    ap.add_argument("--penalty", type=float, default=d.lexicon_penalty)
+    ap.add_argument("--compare", action="store_true",
+                    help="add the hand-written Python beam search (bench/python_beam.py)")
     ap.add_argument("--tta", action="store_true", help="also measure reading with --tta")
     ap.add_argument("--lines", type=int, help="only the first N lines of each split (smoke)")
     ap.add_argument("--write-doc", type=Path, help="put the table into this markdown file")
     ap.add_argument("--compare-lms", nargs="+", metavar="LM",
-                    help="only compare these LMs on the val split (beam + LM at --lm-weight "
-                    "and --bonus) and stop; the test split is not read")
+                    help="only compare these LMs on the val split (the beam at --lm-weight "
+                    "and --blank-penalty) and stop; the test split is not read")
     args = ap.parse_args()
 
-    rec = Recognizer.load(args.model, backend=args.backend, threads=1)
+    options = DecodingOptions(
+        beam_width=args.width, token_beam=args.token_beam,
+        lm=None if args.lm == "none" else args.lm, lm_weight=args.lm_weight,
+        blank_penalty=args.blank_penalty,
+        lexicon=None if args.lexicon == "none" else args.lexicon,
+        lexicon_penalty=args.penalty)
+    rec = Recognizer.load(args.model, backend=args.backend, threads=1, decoding=GREEDY)
     if args.compare_lms:
-        compare_lms(rec, args)
+        compare_lms(rec, args, options)
         return
-    lm = CharLM.load(resolve_lm_path(args.lm))
-    lexicon = Lexicon.load(args.lexicon) if args.lexicon else None
-    weight, bonus, penalty = args.lm_weight, args.bonus, args.penalty
     if args.tune:
         val = split_lines(args.data, "val", args.lines)
         val_logits, _ = collect_logits(rec, val)
         val_labels = [t for _, t in val]
-        weight, bonus = tune(rec.charset, lm, args.width, val_logits, val_labels)
-        print(f"\ntuned on {len(val)} val lines: LM weight {weight}, bonus {bonus}\n")
-        if lexicon is not None:
-            penalty = tune_penalty(rec.charset, lm, args.width, weight, bonus, lexicon,
-                                   val_logits, val_labels)
-            print(f"\ntuned on {len(val)} val lines: lexicon penalty {penalty}\n")
+        options = tune(rec.charset, options, val_logits, val_labels)
+        print(f"\ntuned on {len(val)} val lines: LM weight {options.lm_weight}, blank penalty "
+              f"{options.blank_penalty}, word list penalty {options.lexicon_penalty}\n")
+        val_table(rec.charset, options, args, val_logits, val_labels)
     test = split_lines(args.data, "test", args.lines)
     logits, infer = collect_logits(rec, test)
     labels = [t for _, t in test]
-    lm_name = f"beam {args.width} + char {lm.order}-gram LM (weight {weight}, bonus {bonus})"
-    beams = [(lm_name, BeamDecoder(rec.charset, args.width, lm=lm, lm_weight=weight,
-                                   bonus=bonus))]
-    if lexicon is not None:
-        beams.append((f"beam {args.width} + LM + lexicon (penalty {penalty})",
-                      BeamDecoder(rec.charset, args.width, lm=lm, lm_weight=weight,
-                                  bonus=bonus, lexicon=lexicon, oov_penalty=penalty)))
-    decoders = [("greedy", GreedyDecoder(rec.charset)),
-                (f"beam {args.width}", BeamDecoder(rec.charset, args.width)), *beams]
-    rows = [(name, *measure(d, logits, labels)) for name, d in decoders]
+    chosen = decoders(rec.charset, options)
+    if args.compare:
+        chosen += python_rows(rec.charset, args, options)
+    rows = [(name, *measure(dec, logits, labels)) for name, dec in chosen]
     if args.tta:
-        tta_rec = Recognizer.load(args.model, backend=args.backend, threads=1, tta=True)
+        tta_rec = Recognizer.load(args.model, backend=args.backend, threads=1,
+                                  decoding=GREEDY.with_(tta=True))
         tta_logits, tta_infer = collect_logits(tta_rec, test)
-        rows += [(f"--tta, {name}", *measure(d, tta_logits, labels))
-                 for name, d in [("greedy", GreedyDecoder(rec.charset)), *beams]]
+        rows += [(f"--tta, {name}", *measure(dec, tta_logits, labels))
+                 for name, dec in [chosen[0], *chosen[2:4]]]
     command = "python bench/decoding.py " + " ".join(sys.argv[1:])
     text = (f"{table(rows, infer)}"
             + (f" With --tta: {1000 * tta_infer:.1f} ms per line." if args.tta else "")
             + f"\n\n{len(test)} Hooker test lines, model "
-            f"{args.model or 'default'} ({args.backend}, 1 thread), "
+            f"{args.model or 'default'} ({rec.backend.name}, 1 thread), "
             f"{machine()}, "
             f"{datetime.date.today()}; command: `{command}`")
     print(text)

@@ -13,7 +13,9 @@ Rows (docs/inference.md says what each one is and how latency is defined):
   b  PyTorch eager through the Recognizer (the same width-sorted batches as c).
   c  inkreader's fast path: ``Recognizer.load()`` with its defaults.
   cli the command a user runs: ``inkreader read --json DIR`` timed whole (start-up included),
-     first with an empty export cache (cli-cold: the .pt is exported at start), then warm.
+     first with an empty export cache (cli-cold: the .pt is exported at start), then warm;
+     its default decoding is the beam search with the LM and word list (docs/decoding.md).
+  cli-greedy  the same with ``--greedy`` (the reference's greedy decoding).
   d  (--int8) the fast path on an INT8 IR quantised from the same checkpoint, calibrated on the
      data's train split (never the lines measured).
   v  (--variants) other fast-path configurations: backend x precision x streams.
@@ -90,7 +92,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--variants", action="store_true",
                    help="add rows for other backends, precisions and streams x threads")
     p.add_argument("--skip", default="",
-                   help="comma-separated rows to leave out (a, b, c, cli-cold, cli, d; "
+                   help="comma-separated rows to leave out (a, b, c, cli-cold, cli, "
+                   "cli-greedy, d; "
                    "'ceiling': the GEMM ceiling measurement)")
     p.add_argument("--repeats", type=int, default=1,
                    help="run each row N times (fresh processes) and keep the median run")
@@ -169,6 +172,9 @@ def plan_rows(args, models, samples: list[LineSample], fits: list[bool], tmp: Pa
          everything),
         ("cli", "`inkreader read --json DIR`, whole command", {"kind": "cli", "load": rec,
          "cache": str(tmp / "cold-cache"), "cache_state": "warm"}, everything),
+        ("cli-greedy", "`inkreader read --json --greedy DIR`, whole command",
+         {"kind": "cli", "load": rec, "cache": str(tmp / "cold-cache"), "cache_state": "warm",
+          "args": ["--greedy"]}, everything),
     ]
     if args.int8:
         plan.append(("d", "fast path on the INT8 IR", {"kind": "recognizer",

@@ -188,6 +188,7 @@ def run_cli(job: dict) -> dict:
     argv += ["read", "--json", str(folder)] + (["--model", model] if model else [])
     if "batch_size" in job["load"]:
         argv += ["--batch-size", str(job["load"]["batch_size"])]
+    argv += job.get("args", [])  # decoding options (row cli-greedy: --greedy)
     out_path = folder.parent / "cli_stdout.jsonl"
     if job["cache_state"] == "empty":
         shutil.rmtree(job["cache"], ignore_errors=True)
@@ -208,7 +209,8 @@ def run_cli(job: dict) -> dict:
     return {"texts": texts, "latencies_ms": [], "read_s": wall,
             "cpu_s": usage.ru_utime + usage.ru_stime, "load_s": float("nan"),
             "peak_rss_mb": peak, "exit": os.waitstatus_to_exitcode(status),
-            "config": f"inkreader read --json DIR ({job['cache_state']} export cache)"}
+            "config": " ".join(["inkreader read --json DIR", *job.get("args", [])])
+            + f" ({job['cache_state']} export cache)"}
 
 
 if __name__ == "__main__":

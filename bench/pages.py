@@ -12,7 +12,7 @@ ground-truth lines in the XML's order (which is its reading order). Two rows: th
 
     .venv/bin/python bench/pages.py                    # everything (50 pages)
     .venv/bin/python bench/pages.py --detection-only   # no model needed
-    .venv/bin/python bench/pages.py --lm default --lexicon default   # read-page's decoding options
+    .venv/bin/python bench/pages.py --greedy   # read-page's decoding options (default: beam + LM)
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inkreader.commands.decoding import add_decoding_arguments, apply_decoding
+from inkreader.commands.decoding import add_decoding_arguments, decoding_options
 from inkreader.metrics import ErrorRates
 from inkreader.pages import PageLine, PageResult, detect_lines, read_pages
 from inkreader.pagexml import read_page_xml
@@ -76,7 +76,7 @@ def page_text(result: PageResult) -> str:
 
 def run(folder: Path, limit: int | None, detection_only: bool, model: str | None,
         backend: str, decoding=None) -> dict:
-    """``decoding``: parsed decoding options (``inkreader read-page``'s), None for greedy."""
+    """``decoding``: a ``DecodingOptions`` (None: the library's default, as read-page)."""
     xmls = sorted(folder.glob("*.xml"))[:limit]
     truth, found, grays, names = [], [], [], []
     seg_seconds = 0.0
@@ -101,9 +101,7 @@ def run(folder: Path, limit: int | None, detection_only: bool, model: str | None
         return out
     from inkreader.recognizer import Recognizer
 
-    rec = Recognizer.load(model, backend=backend, tta=bool(decoding and decoding.tta))
-    if decoding is not None:
-        apply_decoding(rec, decoding)
+    rec = Recognizer.load(model, backend=backend, decoding=decoding)
     loaders = [(n, (lambda g=g: g)) for n, g in zip(names, grays, strict=True)]
     gt_lines = [[PageLine(s.id, list(s.polygon)) for s in t] for t in truth]
     for key, lines in (("pipeline", found), ("gt_polygons", gt_lines)):
@@ -147,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.pages.is_dir():
         print(f"bench/pages.py: error: {args.pages}: no such folder", file=sys.stderr)
         return 2
-    r = run(args.pages, args.limit, args.detection_only, args.model, args.backend, args)
+    r = run(args.pages, args.limit, args.detection_only, args.model, args.backend,
+            decoding_options(args))
     print(f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} usable cores, "
           f"{platform.python_implementation()} {platform.python_version()}")
     print(markdown(r))

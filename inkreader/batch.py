@@ -20,13 +20,13 @@ import logging
 import os
 import socket
 import time
-from argparse import ArgumentParser, Namespace
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from .batchstore import Store
+from .decoding import DecodingOptions
 from .errors import InkreaderError
 from .recognizer import IMAGE_SUFFIXES
 
@@ -55,12 +55,13 @@ class Image:
 @dataclass(frozen=True)
 class ReadSpec:
     """How every image is read; the same on every worker (it travels to them pickled).
-    ``decoding`` holds the values of the decoding options (commands/decoding.py)."""
+    ``decoding``: how lines are decoded (``DecodingOptions``, the library's default unless
+    the command line asks for other)."""
 
     model: str | None = None
     backend: str = "auto"
     kind: str = "auto"
-    decoding: tuple[tuple[str, object], ...] = field(default_factory=lambda: decoding_values())
+    decoding: DecodingOptions = field(default_factory=DecodingOptions)
 
     def reading(self) -> dict:
         """What a store records about how its results were read (``store.json``)."""
@@ -68,34 +69,20 @@ class ReadSpec:
 
         path = resolve_model_path(self.model)
         return {"model": str(path), "model_sha256": file_sha256(path), "backend": self.backend,
-                "kind": self.kind, "decoding": dict(self.decoding)}
+                "kind": self.kind, "decoding": self.decoding.describe()}
 
     def load(self, threads: int | None = None) -> Reader:
         """The loaded reader of one worker (the model is loaded here, once)."""
-        from .commands.decoding import apply_decoding
         from .paths import resolve_model_path
         from .preprocess import quiet_opencv
         from .recognizer import Recognizer
 
         quiet_opencv()
-        options = Namespace(**{**dict(decoding_values(None)), **dict(self.decoding)})
         rec = Recognizer.load(self.model, backend=self.backend, threads=threads,
-                              tta=bool(getattr(options, "tta", False)))
-        apply_decoding(rec, options)
+                              decoding=self.decoding)
         path = resolve_model_path(self.model)
         model = {"path": str(path), "sha256": file_sha256(path), "backend": rec.backend.name}
         return Reader(rec, self.kind, model)
-
-
-def decoding_values(args: Namespace | None = None) -> tuple[tuple[str, object], ...]:
-    """The decoding options' values in ``args`` (None: their defaults), as sorted pairs:
-    whatever options commands/decoding.py defines, so the store records them all."""
-    from .commands.decoding import add_decoding_arguments
-
-    probe = ArgumentParser(add_help=False)
-    group = add_decoding_arguments(probe)
-    values = args if args is not None else probe.parse_args([])
-    return tuple(sorted((a.dest, getattr(values, a.dest)) for a in group._group_actions))
 
 
 @dataclass

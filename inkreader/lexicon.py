@@ -8,6 +8,7 @@ import gzip
 import re
 from collections import Counter
 from collections.abc import Iterable
+from functools import cached_property
 from pathlib import Path
 
 from .lm import LMError
@@ -27,7 +28,11 @@ class Lexicon:
 
     def __init__(self, words: Iterable[str]):
         self.words = frozenset(w.lower() for w in words if w)
-        self.prefixes = frozenset(w[:i] for w in self.words for i in range(1, len(w) + 1))
+
+    @cached_property
+    def prefixes(self) -> frozenset[str]:
+        """Every non-empty prefix of a listed word (built on first use)."""
+        return frozenset(w[:i] for w in self.words for i in range(1, len(w) + 1))
 
     @classmethod
     def load(cls, path: str | Path) -> Lexicon:

@@ -35,6 +35,11 @@ _TOKENS = {BOS: "<s>", EOS: "</s>", UNK: "<unk>", " ": "<sp>"}
 _CHARS = {v: k for k, v in _TOKENS.items()}
 
 
+def lm_token(ch: str) -> str:
+    """How an ARPA file of ours spells a character (the space as ``<sp>``)."""
+    return _TOKENS.get(ch, ch)
+
+
 class _TokenChars(dict):
     """ARPA token -> character: the special tokens mapped, any other token as it is."""
 

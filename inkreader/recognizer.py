@@ -43,6 +43,7 @@ from .backends import (
 )
 from .charset import Charset
 from .decode import DecodedLine, Decoder, Designated, GreedyDecoder, log_softmax
+from .decoding import GREEDY, DecodingOptions, default_decoding
 from .errors import BackendStalled, CharsetError, ImageError, InkreaderError, ModelError
 from .paths import resolve_model_path
 from .preprocess import (
@@ -166,6 +167,8 @@ class Recognizer:
         self.batch_size = backend.static_batch or max(1, batch_size)
         self.decoder = decoder or GreedyDecoder(charset, designated)
         self.tta = tta
+        # the options ``load`` built the decoder from (None: a decoder given as it is)
+        self.decoding: DecodingOptions | None = None if decoder else GREEDY.with_(tta=tta)
         # the watchdog: no finished batch for this long ends a read (0: wait for ever)
         self.stall_seconds = stall_seconds_default() if stall_seconds is None else stall_seconds
         self.stats = ReadStats()
@@ -179,7 +182,8 @@ class Recognizer:
              batch_size: int = DEFAULT_BATCH, threads: int | None = None,
              designated: Designated | None = None, streams: int | None = None,
              precision: str | None = None, decoder: Decoder | None = None,
-             tta: bool = False, stall_seconds: float | None = None) -> Recognizer:
+             decoding: DecodingOptions | None = None,
+             stall_seconds: float | None = None) -> Recognizer:
         """Load a .pt checkpoint (None: the packaged default), an .onnx or an OpenVINO .xml.
 
         ``backend`` "auto" is ONNX Runtime for an .onnx, else OpenVINO (``AUTO_BACKEND``, measured
@@ -191,10 +195,12 @@ class Recognizer:
         a static batch of 1 line by line; ``fixed_width`` pads every line to the reference's
         width (2000 or the checkpoint's). ``charlist`` overrides the charset (for .onnx/.xml
         without an embedded one the GNHK charset is the default); it must fit the class count.
-        ``decoder`` replaces greedy decoding (``designated`` then belongs to it). ``tta`` reads
-        every line shifted up and down as well and decodes the mean log-posteriors
-        (``TTA_SHIFTS``). ``stall_seconds`` sets the watchdog (default ``STALL_SECONDS`` or
-        ``INKREADER_STALL_SECONDS``; 0: none).
+        ``decoding`` (a ``DecodingOptions``; None: ``default_decoding``, the tuned beam search
+        with the shipped LM and word list, or greedy decoding on the reference contract: fixed
+        width, a model of static width, ``charlist`` or ``designated``) says how lines are
+        decoded and whether with test-time augmentation; ``decoder`` replaces the decoder it
+        builds (``designated`` then belongs to it). ``stall_seconds`` sets the watchdog
+        (default ``STALL_SECONDS`` or ``INKREADER_STALL_SECONDS``; 0: none).
         """
         path = resolve_model_path(model)
         if not path.is_file():
@@ -223,9 +229,15 @@ class Recognizer:
             width = config["fixed_width"] if fixed_width else None
             reading = Reading.of(config)
         log.debug("model %s on %s (%d threads, %d streams)", path, backend, threads, streams)
-        return cls(engine, charset, height=height, fixed_width=width, batch_size=batch_size,
-                   designated=designated, decoder=decoder, reading=reading, tta=tta,
-                   stall_seconds=stall_seconds)
+        if decoding is None:
+            reference = bool(width or engine.static_width or charlist or designated)
+            decoding = default_decoding(reference)
+        rec = cls(engine, charset, height=height, fixed_width=width, batch_size=batch_size,
+                  designated=designated,
+                  decoder=decoder or decoding.decoder(charset, designated), reading=reading,
+                  tta=decoding.tta, stall_seconds=stall_seconds)
+        rec.decoding = None if decoder else decoding
+        return rec
 
     # --- reading -----------------------------------------------------------------------------
 

@@ -41,7 +41,6 @@ try:
 except ModuleNotFoundError as exc:  # the serve extra is not installed: say how to install it
     raise as_missing_extra(exc, "the HTTP service") from None
 
-from .decode import BeamDecoder
 from .errors import BackendStalled, ImageError
 from .pages import PageResult, detect_lines, read_lines
 from .preprocess import decode_image
@@ -261,12 +260,11 @@ def _decode(data: bytes, name: str, max_pixels: int) -> np.ndarray:
 
 
 def _decoding(rec: Recognizer) -> dict:
-    """How the service decodes (``inkreader serve``'s decoding options)."""
-    d = rec.decoder
-    if not isinstance(d, BeamDecoder):
-        return {"decoder": "greedy", "tta": rec.tta}
-    return {"decoder": "beam", "beam_width": d.width, "lm": d.lm is not None,
-            "lexicon": d.lexicon is not None, "tta": rec.tta}
+    """How the service decodes (its ``DecodingOptions``, or the class of a decoder given as
+    it is)."""
+    if rec.decoding is not None:
+        return rec.decoding.describe()
+    return {"decoder": type(rec.decoder).__name__, "tta": rec.tta}
 
 
 def create_app(config: ServeConfig | None = None, recognizer: Recognizer | None = None) -> FastAPI:

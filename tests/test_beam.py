@@ -1,6 +1,6 @@
-"""CTC prefix beam search: exact on small cases, the known case where it beats the best path,
-the LM and lexicon settling ambiguous characters, designated characters, the Viterbi alignment
-behind its spans, and the read command's decoding options."""
+"""CTC beam search (flashlight-text + KenLM): exact on small cases, the known case where it beats
+the best path, the LM and word list settling ambiguous characters, designated characters, the
+Viterbi alignment behind its spans, and the read command's decoding options."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import math
 import numpy as np
 import pytest
 
+from inkreader.beam import BeamDecoder
 from inkreader.charset import Charset
 from inkreader.cli import main
 from inkreader.decode import (
-    BeamDecoder,
     Designated,
     GreedyDecoder,
     aligned_spans,
@@ -59,7 +59,7 @@ def test_a_wide_beam_finds_the_most_probable_label(seed):
     probs = softmax(rng.normal(0, 1.5, (4, 3)))  # classes: blank, a, b
     labels = {()} | {tuple(x) for n in range(1, 5) for x in itertools.product((1, 2), repeat=n)}
     best = max(labels, key=lambda lab: ctc_prob(probs, lab))
-    out = BeamDecoder(Charset(tuple("ab")), width=64, min_prob=1e-12).decode(np.log(probs))
+    out = BeamDecoder(Charset(tuple("ab")), width=64).decode(np.log(probs))
     assert tuple(out.classes.tolist()) == best
 
 
@@ -91,12 +91,13 @@ def _ambiguous_the() -> tuple[Charset, np.ndarray]:
     return cs, np.log(probs)
 
 
-def test_the_lm_settles_an_ambiguous_character():
+def test_the_lm_settles_an_ambiguous_character(tmp_path):
     cs, logits = _ambiguous_the()
-    lm = build_lm(["the cat", "the hat", "then the", "a the"] * 5, 4, cs.symbols)
+    arpa = tmp_path / "the.arpa"  # built by our builder, read by KenLM
+    build_lm(["the cat", "the hat", "then the", "a the"] * 5, 4, cs.symbols).save(arpa)
     assert greedy_decode(logits, cs)[0] == "thc"
     assert BeamDecoder(cs, width=8).decode(logits).text == "thc"  # no LM: the model's reading
-    out = BeamDecoder(cs, width=8, lm=lm, lm_weight=1.0).decode(logits)
+    out = BeamDecoder(cs, width=8, lm=arpa, lm_weight=1.0).decode(logits)
     assert out.text == "the"
     assert out.spans.tolist() == [[0, 1], [2, 3], [4, 5]]
     assert out.char_confidences[2] == pytest.approx(math.exp(logits[4, cs.index["e"]]))
@@ -104,10 +105,10 @@ def test_the_lm_settles_an_ambiguous_character():
 
 def test_the_lexicon_settles_an_ambiguous_character():
     cs, logits = _ambiguous_the()
-    out = BeamDecoder(cs, width=8, lexicon=Lexicon(["The", "cat"]), oov_penalty=3.0)
+    out = BeamDecoder(cs, width=8, lexicon=Lexicon(["The", "cat"]), lexicon_penalty=3.0)
     assert out.decode(logits).text == "the"
-    # A word that leaves the lexicon only costs a penalty: a sure reading still wins.
-    assert BeamDecoder(cs, width=8, lexicon=Lexicon(["cat"]), oov_penalty=0.1) \
+    # A word outside the list only costs a penalty: a sure reading still wins.
+    assert BeamDecoder(cs, width=8, lexicon=Lexicon(["cat"]), lexicon_penalty=0.1) \
         .decode(logits).text == "thc"
 
 

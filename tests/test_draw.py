@@ -12,7 +12,8 @@ import pytest
 
 from inkreader.charset import Charset
 from inkreader.cli import main
-from inkreader.decode import BeamDecoder, DecodedLine
+from inkreader.decode import DecodedLine
+from inkreader.decoding import GREEDY, DecodingOptions
 from inkreader.draw import COLOURS, draw_line, draw_outputs, save_drawing
 from inkreader.errors import InkreaderError
 from inkreader.preprocess import Line
@@ -82,9 +83,7 @@ def test_spans_map_frames_to_original_pixels():
 
 @pytest.mark.parametrize("beam", [False, True])
 def test_real_lines_have_spans_inside_and_in_order(beam, capsys):
-    rec = Recognizer.load(backend="onnx")
-    if beam:
-        rec.decoder = BeamDecoder(rec.charset, width=4)
+    rec = Recognizer.load(backend="onnx", decoding=DecodingOptions() if beam else GREEDY)
     for path, r in zip([*LINES, SAMPLE_LINE], rec.read_paths([*LINES, SAMPLE_LINE]),
                        strict=True):
         h, w = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE).shape

@@ -13,10 +13,9 @@ import pytest
 
 from inkreader.charset import Charset
 from inkreader.cli import main
-from inkreader.decode import DEFAULT_BEAM_WIDTH, DEFAULT_BONUS, DEFAULT_LM_WEIGHT, BeamDecoder
+from inkreader.decoding import GREEDY, DecodingOptions
 from inkreader.errors import DatasetError
 from inkreader.evaluate import Evaluation, LineRecord, read_report, write_report
-from inkreader.lm import CharLM, resolve_lm_path
 from inkreader.recognizer import Recognizer
 from inkreader.trainconfig import DataSource
 from inkreader.traindata import load_source
@@ -100,22 +99,22 @@ def test_predictions_stay_with_their_lines(tmp_path, capsys):
     assert [r["id"] for r in rows] == paths and all(r["error"] is None for r in rows)
 
 
-def test_beam_and_lm_options_decode_as_read_does(tmp_path, capsys):
+def test_the_default_is_the_beam_with_the_lm_and_greedy_is_asked_for(tmp_path, capsys):
     tsv = hooker_subset(tmp_path, "val", 10)
-    report = tmp_path / "beam.jsonl"
-    rc, s, _ = run_json([str(tsv), "--lm", "default", "--report", str(report)], capsys)
-    assert rc == 0 and s["lines"] == 10
-    rows = [json.loads(x) for x in report.read_text(encoding="utf-8").splitlines()]
     paths = [row.split("\t")[0] for row in tsv.read_text(encoding="utf-8").splitlines()[1:]]
-    rec = Recognizer.load(backend="torch", threads=1)
-    greedy = [r.text for r in rec.read_paths(paths)]
-    rec.decoder = BeamDecoder(rec.charset, DEFAULT_BEAM_WIDTH,
-                              lm=CharLM.load(resolve_lm_path("default")),
-                              lm_weight=DEFAULT_LM_WEIGHT, bonus=DEFAULT_BONUS)
-    assert [r["prediction"] for r in rows] == [r.text for r in rec.read_paths(paths)]
-    assert [r["prediction"] for r in rows] != greedy  # the LM really changed the decoding
+    predictions = {}
+    for name, flags in (("default", []), ("greedy", ["--greedy"])):
+        report = tmp_path / f"{name}.jsonl"
+        rc, s, _ = run_json([str(tsv), *flags, "--report", str(report)], capsys)
+        assert rc == 0 and s["lines"] == 10
+        predictions[name] = [json.loads(x)["prediction"]
+                             for x in report.read_text(encoding="utf-8").splitlines()]
+    for name, options in (("default", DecodingOptions()), ("greedy", GREEDY)):
+        rec = Recognizer.load(backend="torch", threads=1, decoding=options)
+        assert predictions[name] == [r.text for r in rec.read_paths(paths)]
+    assert predictions["default"] != predictions["greedy"]  # the LM really changed the reading
     assert main(["evaluate", str(tsv), "--beam-width", "0"]) == 2
-    assert "--beam-width must be at least 1" in capsys.readouterr().err
+    assert "beam-width must be at least 1" in capsys.readouterr().err
 
 
 def test_fixed_width_excludes_as_the_reference(tmp_path, capsys):

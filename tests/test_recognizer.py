@@ -10,6 +10,7 @@ from PIL import Image
 
 from inkreader.charset import Charset
 from inkreader.decode import DecodedLine, log_softmax
+from inkreader.decoding import GREEDY
 from inkreader.errors import CharsetError, ModelError
 from inkreader.export import export_onnx, export_openvino
 from inkreader.model import ModelConfig, load_checkpoint, save_checkpoint
@@ -268,7 +269,7 @@ def test_tta_decodes_the_mean_log_posteriors_of_the_shifted_lines(checkpoint):
     plain = Recognizer.load(checkpoint, backend="torch")
     plain.decoder = Keep(plain.decoder)
     plain.read_arrays(lines[:1])
-    rec = Recognizer.load(checkpoint, backend="torch", tta=True)
+    rec = Recognizer.load(checkpoint, backend="torch", decoding=GREEDY.with_(tta=True))
     rec.decoder = Keep(rec.decoder)
     (r,) = rec.read_arrays(lines[:1])
     assert r.ok and rec.stats.requests == 1

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from inkreader import cli
-from inkreader.decode import DEFAULT_BEAM_WIDTH
+from inkreader.decoding import DecodingOptions
 from inkreader.recognizer import AUTO_BACKEND, LineResult, Recognizer
 from inkreader.server import MicroBatcher, ServeConfig, create_app
 
@@ -238,8 +238,7 @@ def test_served_beam_search_reads_as_the_command_line_does(capsys):
     expected = json.loads(capsys.readouterr().out.splitlines()[0])["text"]
     with running_server("--workers", "1", *options) as url:
         health = httpx.get(url + "/health", timeout=5).json()
-        assert health["decoding"] == {"decoder": "beam", "beam_width": DEFAULT_BEAM_WIDTH,
-                                      "lm": True, "lexicon": True, "tta": True}
+        assert health["decoding"] == DecodingOptions(tta=True).describe()
         r = httpx.post(url + "/v1/lines", files={"file": (line.name, line.read_bytes())},
                        timeout=120)
         assert r.status_code == 200 and r.json()["text"] == expected

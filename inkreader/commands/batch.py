@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import sys
 
-from ..batch import DEFAULT_TASK_SIZE, KINDS, ReadSpec, Summary, decoding_values, run_batch
-from .decoding import add_decoding_arguments
+from ..batch import DEFAULT_TASK_SIZE, KINDS, ReadSpec, Summary, run_batch
+from ..decoding import DecodingOptions
+from .decoding import add_decoding_arguments, decoding_options
 
 
 def add_arguments(p) -> None:
@@ -45,7 +46,7 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     spec = ReadSpec(model=args.model, backend=args.backend, kind=args.kind,
-                    decoding=decoding_values(args))
+                    decoding=decoding_options(args) or DecodingOptions())
     engine = _engine(args)
     bar = _Progress(disabled=args.no_progress)
     try:

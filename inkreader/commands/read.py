@@ -7,9 +7,10 @@ printed it); for several, ``path<TAB>text`` a line; with ``--json``, one JSON ob
 A folder stands for its image files (sorted, not recursive). An image that cannot be read is
 reported on stderr by name, the others are still read, and the exit code is then 1.
 
-Beyond the reference: beam search with a character LM and a lexicon (``--beam-width``, ``--lm``,
-docs/decoding.md), review flags (``--min-confidence``) and span drawings (``--draw``,
-docs/confidence.md).
+Decoding: beam search with the shipped character LM and word list by default, ``--greedy`` for
+the reference's greedy decoding (the default on the reference contract: ``--fixed-width``,
+``-cl``, ``-dc``, a fixed-width IR; docs/decoding.md). Beyond the reference: review flags
+(``--min-confidence``) and span drawings (``--draw``, docs/confidence.md).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sys
 
 from ..errors import InkreaderError
 from ..recognizer import DEFAULT_BATCH, LineResult, ReadStats, Recognizer, expand_inputs
-from .decoding import add_decoding_arguments, apply_decoding
+from .decoding import add_decoding_arguments, decoding_options
 
 REVIEW_MARK = "\t[review]"  # after the text of a line flagged by --min-confidence
 
@@ -71,10 +72,11 @@ def run(args) -> int:
                   if args.designated_characters else None)
     if args.min_confidence is not None and not 0 <= args.min_confidence <= 1:
         raise InkreaderError(f"--min-confidence must be in [0, 1], got {args.min_confidence}")
+    reference = bool(args.fixed_width or args.charlist or designated)
     rec = Recognizer.load(args.model, backend=args.backend, device=args.device,
                           fixed_width=args.fixed_width, charlist=args.charlist,
-                          batch_size=args.batch_size, designated=designated, tta=args.tta)
-    apply_decoding(rec, args, designated)
+                          batch_size=args.batch_size, designated=designated,
+                          decoding=decoding_options(args, reference))
     entries = expand_inputs(args.inputs)
     paths = [e for e in entries if not isinstance(e, LineResult)]
     targets = _draw_targets(args.draw, paths) if args.draw else []

@@ -21,7 +21,7 @@ from ..pages import PageResult, read_page_files
 from ..pagewriter import FORMATS, draw, render
 from ..preprocess import read_gray
 from ..recognizer import LineResult, Recognizer, expand_inputs
-from .decoding import add_decoding_arguments, apply_decoding
+from .decoding import add_decoding_arguments, decoding_options
 
 CHUNK = 8  # pages segmented and read per recognizer call (bounds the memory of big batches)
 
@@ -48,8 +48,7 @@ def run(args) -> int:
     if args.format == "pagexml" and several and args.out_dir is None:
         raise InkreaderError("PAGE-XML of several pages needs --out-dir (one file a page)")
     _check_draw_target(args.draw, several, args.overwrite)
-    rec = Recognizer.load(args.model, backend=args.backend, tta=args.tta)
-    apply_decoding(rec, args)
+    rec = Recognizer.load(args.model, backend=args.backend, decoding=decoding_options(args))
     failed = False
     for start in range(0, len(entries), CHUNK):
         chunk = entries[start:start + CHUNK]

@@ -1,7 +1,7 @@
 """``inkreader serve``: the HTTP service and the web page on one port (localhost by default).
 
     inkreader serve                       # http://127.0.0.1:8000/  (API docs at /docs)
-    inkreader serve --lm default --lexicon default   # beam search with the packaged LM and words
+    inkreader serve --greedy              # the reference's greedy decoding (default: beam + LM)
 
 POST /v1/lines and /v1/pages take a multipart image upload in the field ``file``; see
 ``inkreader.server`` for the limits and the batching.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 
 from ..server import ServeConfig
-from .decoding import add_decoding_arguments, apply_decoding
+from .decoding import add_decoding_arguments, decoding_options
 
 
 def add_arguments(p) -> None:
@@ -68,9 +68,8 @@ def run(args) -> int:
 
 
 def recognizer(args, config: ServeConfig):
-    """The service's recognizer with the decoding options (greedy without them)."""
+    """The service's recognizer with the decoding options (``DecodingOptions``)."""
     from ..recognizer import Recognizer
 
-    rec = Recognizer.load(config.model, backend=config.backend, batch_size=config.batch_size,
-                          tta=args.tta)
-    return apply_decoding(rec, args)
+    return Recognizer.load(config.model, backend=config.backend, batch_size=config.batch_size,
+                           decoding=decoding_options(args))

@@ -1,0 +1,104 @@
+"""How lines are decoded: one frozen value, ``DecodingOptions``, that the CLI, the server, batch
+jobs and the library share, with every tuned default in this file (docs/decoding.md).
+
+    Recognizer.load()                                        # the default: beam + LM + words
+    Recognizer.load(decoding=GREEDY)                         # the reference's greedy decoding
+    Recognizer.load(decoding=DecodingOptions(lm_weight=0.6, tta=True))
+
+The default is the most accurate reading measured: CTC beam search (flashlight-text) with the
+shipped character LM (KenLM) and the shipped word list. The reference contract (``fixed_width``,
+designated characters or a foreign charlist) keeps the reference demo's greedy decoding unless
+options are given (``default_decoding``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+
+from .errors import InkreaderError
+
+# The tuned defaults: the one place to change after re-tuning (`bench/decoding.py --tune`,
+# docs/decoding.md). Tuned on the Hooker val split with the shipped model and LM (issue 39).
+DEFAULT_BEAM_WIDTH = 16  # hypotheses kept per frame
+DEFAULT_TOKEN_BEAM = 6  # characters tried per frame (the frame's most probable ones)
+DEFAULT_LM_WEIGHT = 0.75  # times the LM's natural-log probability of each character
+DEFAULT_BLANK_PENALTY = 1.5  # natural-log cost of each blank frame (offsets the LM's cost)
+DEFAULT_LEXICON_PENALTY = 5.0  # natural-log cost of each word outside the word list
+DEFAULT_LM = "default"  # inkreader/models/english-char-6gram.arpa.gz
+DEFAULT_LEXICON = "default"  # inkreader/models/english-words.txt.gz
+
+
+@dataclass(frozen=True)
+class DecodingOptions:
+    """How a Recognizer turns CTC output into text.
+
+    ``greedy``: the reference's best-path decoding (every other field but ``tta`` unused).
+    Otherwise a CTC beam search of ``beam_width`` hypotheses (``token_beam`` characters tried
+    per frame) scored as log P_ctc + ``lm_weight`` * ln P_lm - ``blank_penalty`` per blank
+    frame (with an LM only); ``lm`` is a KenLM-readable character model (ARPA, .arpa.gz or
+    KenLM binary; ``"default"`` the shipped one; None: no LM); ``lexicon`` a word list
+    (``"default"`` the shipped one; None: none) whose unlisted words cost
+    ``lexicon_penalty`` each when the search's best hypotheses are ranked. ``tta``: read each
+    line also shifted 3 px up and down and decode the mean log-posteriors.
+    """
+
+    greedy: bool = False
+    beam_width: int = DEFAULT_BEAM_WIDTH
+    token_beam: int = DEFAULT_TOKEN_BEAM
+    lm: str | None = DEFAULT_LM
+    lm_weight: float = DEFAULT_LM_WEIGHT
+    blank_penalty: float = DEFAULT_BLANK_PENALTY
+    lexicon: str | None = DEFAULT_LEXICON
+    lexicon_penalty: float = DEFAULT_LEXICON_PENALTY
+    tta: bool = False
+
+    def __post_init__(self):
+        for name in ("beam_width", "token_beam"):
+            if getattr(self, name) < 1:
+                raise InkreaderError(f"{name.replace('_', '-')} must be at least 1, got "
+                                     f"{getattr(self, name)}")
+        for name in ("lm_weight", "blank_penalty", "lexicon_penalty"):
+            if not math.isfinite(getattr(self, name)):
+                raise InkreaderError(f"{name.replace('_', '-')} must be a finite number")
+        # the value is hashable and compared by value: paths are kept as str
+        for name in ("lm", "lexicon"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, str(value))
+
+    def with_(self, **changes) -> DecodingOptions:
+        """A copy with ``changes`` (checked like a new value)."""
+        return replace(self, **changes)
+
+    def describe(self) -> dict:
+        """The options as a JSON-ready dict (``greedy`` alone when the rest is unused)."""
+        if self.greedy:
+            return {"decoder": "greedy", "tta": self.tta}
+        return {"decoder": "beam", **asdict(self)}
+
+    def decoder(self, charset, designated=None):
+        """The decoder these options ask for, for a model's ``charset`` (``designated``: the
+        reference's designated characters, applied by either decoder)."""
+        from .decode import GreedyDecoder
+
+        if self.greedy:
+            return GreedyDecoder(charset, designated)
+        from .beam import BeamDecoder
+        from .lexicon import Lexicon
+
+        lexicon = Lexicon.load(self.lexicon) if self.lexicon else None
+        return BeamDecoder(charset, self.beam_width, lm=self.lm, lm_weight=self.lm_weight,
+                           blank_penalty=self.blank_penalty, lexicon=lexicon,
+                           lexicon_penalty=self.lexicon_penalty, designated=designated,
+                           token_beam=self.token_beam)
+
+
+GREEDY = DecodingOptions(greedy=True, lm=None, lexicon=None)
+
+
+def default_decoding(reference: bool = False) -> DecodingOptions:
+    """The decoding used when none is given: the tuned beam search, or on the reference
+    contract (``reference``: fixed width, designated characters or a foreign charlist) the
+    reference demo's greedy decoding."""
+    return GREEDY if reference else DecodingOptions()
