@@ -65,8 +65,6 @@ class AugmentConfig:
 
 
 DEFAULT = AugmentConfig()
-# What stages 0-6 of the shipped model trained with (before margins were added).
-LEGACY = AugmentConfig(p_margin=0.0)
 
 
 def paper_level(img: np.ndarray) -> int:
@@ -134,7 +132,7 @@ def augment_line(img: np.ndarray, rng: np.random.Generator,
                  cfg: AugmentConfig = DEFAULT) -> np.ndarray:
     """(96, W) uint8 -> (96, W') uint8, a plausible other rendering of the same line."""
     bg = paper_level(img)
-    if cfg.p_cut and rng.random() < cfg.p_cut:  # no draw when off: older runs replay exactly
+    if cfg.p_cut and rng.random() < cfg.p_cut:  # no draw when off: runs without it replay
         img = _cut_rows(img, rng, cfg)
     if cfg.p_margin and rng.random() < cfg.p_margin:
         left, right = (int(v) for v in rng.integers(0, cfg.margin_px + 1, 2))
@@ -142,7 +140,7 @@ def augment_line(img: np.ndarray, rng: np.random.Generator,
     out = _affine(img, rng, cfg, bg)
     if rng.random() < cfg.p_elastic:
         out = _elastic(out, rng, cfg, bg)
-    if cfg.p_mask and rng.random() < cfg.p_mask:  # no draw when off: older runs replay exactly
+    if cfg.p_mask and rng.random() < cfg.p_mask:  # no draw when off: runs without it replay
         out = _mask_columns(out, rng, cfg, bg)
     if rng.random() < cfg.p_stroke:
         k = np.ones((2, 2) if rng.random() < 0.7 else (3, 3), np.uint8)

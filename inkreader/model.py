@@ -17,13 +17,13 @@ import torch
 from torch import nn
 
 from .charset import Charset
+from .checkpoint import MODEL_FORMAT, MODEL_VERSION, upgrade_model
 from .errors import ModelError
 from .preprocess import X_SCALE_RANGE, Reading
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_FORMAT = "inkreader-checkpoint"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_FORMAT, CHECKPOINT_VERSION = MODEL_FORMAT, MODEL_VERSION
 
 
 @dataclass(frozen=True)
@@ -91,10 +91,14 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> ModelConfig:
+        """The config of a checkpoint of today's format, which names every setting (older
+        formats are upgraded first: ``checkpoint.upgrade_model``)."""
         known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
+        unknown, missing = set(d) - known, known - set(d)
         if unknown:
             raise ModelError(f"unknown model config keys: {sorted(unknown)}")
+        if missing:
+            raise ModelError(f"model config lacks keys: {sorted(missing)}")
         d = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
         return cls(**d)
 
@@ -215,7 +219,11 @@ def load_checkpoint(path: str | Path) -> tuple[HandwritingRecognizer, Charset, d
         raise ModelError(f"{path}: not an inkreader checkpoint ({kind}){_LAST_PT_HINT}") from None
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise ModelError(f"{path}: not an inkreader checkpoint{_LAST_PT_HINT}")
-    config = ModelConfig.from_dict(payload["config"])
+    payload = upgrade_model(payload, path)
+    try:
+        config = ModelConfig.from_dict(payload["config"])
+    except ModelError as exc:
+        raise ModelError(f"{path}: {exc}") from None
     charset = Charset(tuple(payload["charset"]))
     if charset.num_classes != config.num_classes:
         raise ModelError(f"{path}: charset has {len(charset)} symbols but the model "

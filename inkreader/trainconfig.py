@@ -10,7 +10,7 @@ import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-from .augment import DEFAULT, LEGACY, AugmentConfig
+from .augment import DEFAULT, AugmentConfig
 from .errors import InkreaderError
 from .preprocess import TAIL_MARGIN, X_SCALE_RANGE, Reading
 
@@ -54,12 +54,6 @@ class DataSource:
                               f"{self.renderings}")
 
 
-# Settings added after runs had been saved, each with what runs did before it existed: a run
-# saved before a setting resumes while the setting keeps that value.
-ADDED_LATER = {"tail_margin": 0, "x_scale": 1.0, "decay_norms": True, "deslant": False,
-               "confidence_penalty": 0.0, "band": False, "collapse_rows": 1,
-               "input_dropout": 0.0, "reinit": (), "shrink": 1.0, "perturb": 0.0}
-
 # Layers of an init checkpoint that ``reinit`` may start afresh.
 REINIT_LAYERS = ("collapse", "lstm_a", "lstm_b", "classifier")
 
@@ -88,7 +82,7 @@ class TrainConfig:
     grad_clip: float = 5.0
     max_width: int = 1600  # wider lines are squeezed to this width (at height 96)
     # paper (edge values) after every line, as the Recognizer reads it (preprocess.TAIL_MARGIN);
-    # 0 = none, the runs of stages 0-6, which name it so that they still resume and reproduce
+    # 0 = none
     tail_margin: int = TAIL_MARGIN
     # the horizontal scale lines are read at (ModelConfig.x_scale): training lines are stretched
     # by it after resizing to height 96, and the models it writes carry it
@@ -102,8 +96,7 @@ class TrainConfig:
     # rows the height collapse keeps (ModelConfig.collapse_rows; 1 is the reference); a run
     # from a 1-row checkpoint (init) widens it first (model.widen_collapse)
     collapse_rows: int = 1
-    # the [augment] table: any field of augment.AugmentConfig (sources with augment = true);
-    # stages 0-6 name p_margin = 0.0, what they trained with
+    # the [augment] table: any field of augment.AugmentConfig (sources with augment = true)
     augment: AugmentConfig = DEFAULT
     val_limit: int | None = None  # validate on N val lines spread evenly over the val set
     checkpoint_minutes: float = 10.0
@@ -115,7 +108,7 @@ class TrainConfig:
     max_minutes: float | None = None  # stop cleanly (with a checkpoint) after this long
     max_steps: int | None = None  # stop cleanly after this many steps of this invocation
     # stop cleanly once the run's own step count reaches this (the same after any number of
-    # kills and resumes; a run already there returns at once): a stage cut short on purpose
+    # kills and resumes; a run already there returns at once): a run cut short on purpose
     until_step: int | None = None
     seed: int = 0
     workers: int = 1
@@ -186,28 +179,12 @@ class TrainConfig:
         return asdict(self)
 
     def experiment_key(self) -> dict:
-        """What must not change when a run is resumed (budget and machine knobs may)."""
+        """What must not change when a run is resumed (budget and machine knobs may); saved in
+        its ``last.pt``, whose older formats ``checkpoint.upgrade_run`` brings up to this one."""
         d = self.to_dict()
         for k in ("max_minutes", "max_steps", "until_step", "workers", "threads",
                   "checkpoint_minutes", "keep_epochs", "log_every", "out", "epochs", "cache"):
             d.pop(k)
-        for key, before in ADDED_LATER.items():
-            if d[key] == before:
-                del d[key]
-        for key in ("p_mask", "mask_count", "mask_px", "p_cut", "cut_max"):  # added later
-            if d["augment"][key] == getattr(DEFAULT, key):
-                del d["augment"][key]
-        legacy = {k: v for k, v in asdict(LEGACY).items() if k in d["augment"]}
-        if d["augment"] == legacy:
-            del d["augment"]
-        else:  # added later: runs saved before the elastic grid was a setting still resume
-            for key in ("elastic_cell", "elastic_rows"):
-                if d["augment"][key] == getattr(DEFAULT, key):
-                    del d["augment"][key]
-        for source in (*d["train"], *d["val"]):
-            for key in ("holdout", "exclude"):  # added later: runs saved before still resume
-                if source[key] is None:
-                    del source[key]
         return d
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from .charset import Charset
+from .checkpoint import RUN_FORMAT, RUN_VERSION, upgrade_run
 from .errors import InkreaderError
 from .model import HandwritingRecognizer, ModelConfig, load_checkpoint, widen_collapse
 from .paths import resolve_model_path
@@ -25,7 +26,7 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Adam
     """AdamW over the model's parameters. With ``decay_norms = false`` the biases and the
     BatchNorm scales and shifts (every parameter of one dimension) are not decayed, only the
     convolution, LSTM and classifier weight matrices, as is usual when the decay is strong;
-    every run before stage 12 decayed all of them (one parameter group, as it resumes)."""
+    with ``decay_norms = true`` all of them are (one parameter group)."""
     if cfg.decay_norms:
         return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     params = list(model.parameters())
@@ -54,7 +55,8 @@ class Run:
 
     # -- checkpoints ---------------------------------------------------------------------------
     def state(self) -> dict:
-        return {"model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
+        return {"format": RUN_FORMAT, "version": RUN_VERSION,
+                "model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
                 "epoch": self.epoch, "batch": self.batch, "step": self.step,
                 "lines_seen": self.lines_seen, "best_cer": self.best_cer,
                 "elapsed": self.elapsed, "experiment": self.cfg.experiment_key(),
@@ -73,7 +75,7 @@ class Run:
         path = self.dir / "last.pt"
         if not path.exists():
             return False
-        st = torch.load(path, map_location="cpu", weights_only=False)
+        st = upgrade_run(torch.load(path, map_location="cpu", weights_only=False), path)
         if st["experiment"] != self.cfg.experiment_key():
             raise InkreaderError(f"{path}: this run folder holds a different experiment; use a new "
                                  "--out, or the same config to resume it")
@@ -101,9 +103,9 @@ class Run:
 
     def init_from(self, spec: str) -> None:
         if spec != "default" and not Path(spec).exists():
-            raise InkreaderError(f"{spec}: --init checkpoint not found (an earlier stage's run "
-                                 "writes it); to start from the shipped model instead, add "
-                                 "--init default")
+            raise InkreaderError(f"{spec}: --init checkpoint not found (a run's best.pt or "
+                                 "epochs/*.pt, or an `inkreader average` output); to start "
+                                 "from the shipped model instead, add --init default")
         mixing = (self.cfg.shrink, self.cfg.perturb) != (1.0, 0.0)
         fresh = ({k: v.clone() for k, v in self.model.state_dict().items()}  # seeded weights
                  if mixing else {})

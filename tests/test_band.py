@@ -23,7 +23,6 @@ from inkreader.traindata import load_source
 
 from .conftest import SAMPLE_LINE
 from .test_model import busy_model
-from .test_train import tiny_config
 
 PAPER, INK = 215, 40
 
@@ -81,11 +80,10 @@ def test_reading_with_band_is_reading_the_cut_image(tmp_path):
     assert all(0 <= c.x0 < c.x1 <= gray.shape[1] for c in own.chars)
 
 
-def test_training_with_band_cuts_its_lines(tmp_path, tiny_tsvs):
+def test_training_with_band_cuts_its_lines(tiny_tsvs):
     _, val_tsv = tiny_tsvs
     plain = load_source(DataSource(str(val_tsv)), Charset.gnhk(), 96, 1600, False)
     cut = load_source(DataSource(str(val_tsv)), Charset.gnhk(), 96, 1600, False,
                       reading=Reading(band=True))
     assert all(b.shape[1] >= a.shape[1] for a, b in zip(plain.images, cut.images, strict=True))
     assert any(b.shape != a.shape for a, b in zip(plain.images, cut.images, strict=True))
-    assert "band" not in tiny_config(*tiny_tsvs, tmp_path / "a").experiment_key()

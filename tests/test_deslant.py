@@ -24,7 +24,6 @@ from inkreader.traindata import load_source
 
 from .conftest import SAMPLE_LINE
 from .test_model import busy_model
-from .test_train import tiny_config
 
 PAPER = 220
 
@@ -84,7 +83,7 @@ def test_reading_deslanted_is_reading_the_upright_image(tmp_path):
     assert all(0 <= c.x0 < c.x1 <= gray.shape[1] for c in own.chars)
 
 
-def test_training_deslanted_shears_its_lines(tmp_path, tiny_tsvs):
+def test_training_deslanted_shears_its_lines(tiny_tsvs):
     _, val_tsv = tiny_tsvs
     plain = load_source(DataSource(str(val_tsv)), Charset.gnhk(), 96, 1600, False)
     up = load_source(DataSource(str(val_tsv)), Charset.gnhk(), 96, 1600, False,
@@ -92,4 +91,3 @@ def test_training_deslanted_shears_its_lines(tmp_path, tiny_tsvs):
     for a, b in zip(plain.images, up.images, strict=True):
         assert b.shape[1] == a.shape[1] + int(np.ceil(abs(line_slant(a)) * 96))
     assert any(b.shape != a.shape for a, b in zip(plain.images, up.images, strict=True))
-    assert "deslant" not in tiny_config(*tiny_tsvs, tmp_path / "a").experiment_key()
