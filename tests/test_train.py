@@ -374,11 +374,11 @@ def test_cli_flags_override_the_config(tmp_path, tiny_tsvs):
 def test_a_missing_init_checkpoint_says_how_to_start_from_the_shipped_model(tmp_path, tiny_tsvs,
                                                                            capsys):
     config = tmp_path / "c.toml"
-    cfg = tiny_config(*tiny_tsvs, tmp_path / "run", init=str(tmp_path / "stage9" / "best.pt"))
+    cfg = tiny_config(*tiny_tsvs, tmp_path / "run", init=str(tmp_path / "earlier-run" / "best.pt"))
     config.write_text(dump_config(cfg), encoding="utf-8")
     assert main(["train", "--config", str(config), "--max-steps", "1"]) != 0
     err = capsys.readouterr().err
-    assert "stage9/best.pt: --init checkpoint not found" in err and "--init default" in err
+    assert "earlier-run/best.pt: --init checkpoint not found" in err and "--init default" in err
     assert "Traceback" not in err
     assert not (tmp_path / "run").exists()  # a run that could not start leaves no folder
     cfg = tiny_config(tmp_path / "nowhere.tsv", tiny_tsvs[1], tmp_path / "run")
