@@ -14,4 +14,20 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from .errors import InkreaderError  # noqa: E402  (after the environment is set)
 
 __version__ = "0.1.0"
-__all__ = ["InkreaderError", "__version__"]
+
+# The Python API (inkreader.api), imported when first used so that `import inkreader` stays
+# light (the CLI imports only what a command needs).
+_API = {"load": ".api", "Reader": ".api", "DecodingOptions": ".decoding",
+        "GREEDY": ".decoding", "LineResult": ".recognizer", "CharResult": ".recognizer",
+        "PageResult": ".pages"}
+
+
+def __getattr__(name: str):
+    if name in _API:
+        import importlib
+        return getattr(importlib.import_module(_API[name], __name__), name)
+    raise AttributeError(f"module 'inkreader' has no attribute {name!r}")
+
+
+__all__ = ["CharResult", "DecodingOptions", "GREEDY", "InkreaderError", "LineResult",
+           "PageResult", "Reader", "__version__", "load"]

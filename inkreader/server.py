@@ -30,6 +30,7 @@ from typing import Annotated
 
 import numpy as np
 
+from . import __version__
 from .extras import as_missing_extra, require
 
 try:
@@ -282,7 +283,7 @@ def create_app(config: ServeConfig | None = None, recognizer: Recognizer | None 
         await service.batcher.stop()
         service.pool.shutdown(wait=False, cancel_futures=True)
 
-    app = FastAPI(title="inkreader", version="0.1.0", lifespan=lifespan,
+    app = FastAPI(title="inkreader", version=__version__, lifespan=lifespan,
                   description="Reads handwritten English: line images and whole pages.")
     app.state.service = service
     app.add_middleware(UploadLimit, max_bytes=int(config.max_upload_mb * 2**20)

@@ -1,0 +1,96 @@
+"""The Python API: load a model once, read line or page images with it.
+
+    import inkreader
+    reader = inkreader.load()                    # the shipped model, the default decoding
+    line = reader.read("line.jpg")               # LineResult: text, confidence, chars (spans)
+    lines = reader.read(["a.jpg", "b.jpg"])      # a batch: results in input order
+    page = reader.read_page("page.jpg")          # PageResult: lines with polygons and texts
+
+An image is a path or an (H, W) uint8 grayscale array (a colour (H, W, 3) array is taken as
+BGR, as OpenCV reads it). ``inkreader.load(decoding=inkreader.GREEDY)`` gives the reference's
+greedy decoding; any ``DecodingOptions`` value chooses another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .decoding import DecodingOptions
+from .errors import ImageError
+from .pages import PageResult, read_page_arrays, read_page_files
+from .recognizer import LineResult, Recognizer
+
+Image = str | Path | np.ndarray
+
+
+class Reader:
+    """A loaded model and its decoding; ``inkreader.load`` builds one."""
+
+    def __init__(self, recognizer: Recognizer):
+        self.recognizer = recognizer
+
+    @property
+    def decoding(self) -> DecodingOptions | None:
+        return self.recognizer.decoding
+
+    def read(self, images: Image | Sequence[Image]) -> LineResult | list[LineResult]:
+        """Read one line image (a LineResult) or a sequence of them (a list, in input order,
+        read in batches). A file that cannot be read gives a result with ``error`` set."""
+        if _single(images):
+            return self._read_lines([images])[0]
+        return self._read_lines(list(images))
+
+    def read_page(self, pages: Image | Sequence[Image]) -> PageResult | list[PageResult]:
+        """Find and read the lines of one page image (a PageResult) or of several (a list)."""
+        if _single(pages):
+            return self._read_pages([pages])[0]
+        return self._read_pages(list(pages))
+
+    def _read_lines(self, images: list[Image]) -> list[LineResult]:
+        if all(not isinstance(i, np.ndarray) for i in images):
+            return self.recognizer.read_paths(images)
+        arrays = [_array(i) for i in images]
+        names = [str(i) if not isinstance(i, np.ndarray) else f"<array {n}>"
+                 for n, i in enumerate(images)]
+        return self.recognizer.read_arrays(arrays, names)
+
+    def _read_pages(self, pages: list[Image]) -> list[PageResult]:
+        if all(not isinstance(p, np.ndarray) for p in pages):
+            return read_page_files(self.recognizer, pages)
+        names = [str(p) if not isinstance(p, np.ndarray) else f"<array {n}>"
+                 for n, p in enumerate(pages)]
+        return read_page_arrays(self.recognizer, [_array(p) for p in pages], names)
+
+
+def load(model: str | Path | None = None, *, decoding: DecodingOptions | None = None,
+         backend: str = "auto", threads: int | None = None) -> Reader:
+    """A Reader of ``model`` (a .pt checkpoint, an .onnx or an OpenVINO .xml; None: the shipped
+    default model) with ``decoding`` (None: the default, beam search with the shipped language
+    model and word list). ``backend``: "auto", "openvino", "onnx" or "torch"; ``threads``:
+    the cores it may use (default: all)."""
+    return Reader(Recognizer.load(model, backend=backend, threads=threads, decoding=decoding))
+
+
+def _single(x) -> bool:
+    return isinstance(x, (str, Path)) or (isinstance(x, np.ndarray) and x.ndim in (2, 3)
+                                          and x.dtype == np.uint8)
+
+
+def _array(image: Image) -> np.ndarray:
+    """An image as an (H, W) uint8 gray array."""
+    if not isinstance(image, np.ndarray):
+        from .preprocess import read_gray
+        return read_gray(image)
+    if image.dtype != np.uint8 or image.ndim not in (2, 3):
+        raise ImageError(f"an image array must be (H, W) or (H, W, 3) uint8, got "
+                         f"{image.dtype} of shape {image.shape}")
+    if image.ndim == 3:
+        import cv2
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    return image
+
+
+__all__ = ["Reader", "load"]
