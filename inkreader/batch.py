@@ -28,7 +28,7 @@ from typing import Protocol
 from .batchstore import Store
 from .decoding import DecodingOptions
 from .errors import InkreaderError
-from .recognizer import IMAGE_SUFFIXES
+from .recognizer import IMAGE_SUFFIXES, Recognizer
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,6 @@ class ReadSpec:
         """The loaded reader of one worker (the model is loaded here, once)."""
         from .paths import resolve_model_path
         from .preprocess import quiet_opencv
-        from .recognizer import Recognizer
 
         quiet_opencv()
         rec = Recognizer.load(self.model, backend=self.backend, threads=threads,
@@ -89,7 +88,7 @@ class ReadSpec:
 class Reader:
     """A worker's loaded recognizer, the kind option and the model's identity."""
 
-    rec: object  # Recognizer
+    rec: Recognizer
     kind: str
     model: dict
     worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
@@ -242,7 +241,9 @@ def plan(images: Iterable[Image], store: Store, verify_hash: bool = False,
          retry_errors: bool = False) -> Plan:
     """Compare the images with the store's records (by path; size and mtime, and with
     ``verify_hash`` the SHA-256 too)."""
-    stored = {r["image"]: r for r in store.records()}
+    # only what the comparison needs: a big store's records (polygons, chars) are not kept
+    stored = {r["image"]: {"file": r.get("file"), "status": r.get("status")}
+              for r in store.records()}
     todo, stale, kept = [], set(), 0
     for im in images:
         rec = stored.get(im.path)

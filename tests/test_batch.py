@@ -1,6 +1,7 @@
 """inkreader batch: a Dask cluster of 2 local workers reads real Hooker pages and lines as
-read-page / read do; a killed run and a killed worker lose nothing and write nothing twice;
-changed files are read again; bad input is a clear error or an error record."""
+read-page / read do (default decoding); a killed run and a killed worker lose nothing and write
+nothing twice; changed files are read again; bad input is a clear error or an error record
+(these with --greedy: they test the store, not the decoder, and it loads faster)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import pytest
 from inkreader.batch import ReadSpec, guess_kind, run_batch
 from inkreader.batchstore import Store
 from inkreader.cli import main
+from inkreader.decoding import GREEDY
 
 from .conftest import SHARED
 
@@ -97,7 +99,7 @@ def test_a_killed_worker_loses_nothing(cluster, tmp_path):
             client.restart_workers([busy[0]])  # Dask's own API: kill and restart its process
             killed.append(busy[0])
 
-    summary = run_batch([tmp_path / "src"], tmp_path / "out.store", ReadSpec(),
+    summary = run_batch([tmp_path / "src"], tmp_path / "out.store", ReadSpec(decoding=GREEDY),
                         DaskEngine(c.scheduler_address), task_size=1,
                         on_commit=kill_a_busy_worker)
     assert killed, "no worker was busy after the first commit"
@@ -112,7 +114,7 @@ def test_a_killed_run_restarted_reads_each_image_once(tmp_path):
     archive(tmp_path / "src", pages=1, lines=3)
     store = tmp_path / "out.store"
     cmd = [sys.executable, "-m", "inkreader.cli", "batch", str(tmp_path / "src"), "--out",
-           str(store), "--task-size", "1", "--workers", "1", "--no-progress"]
+           str(store), "--task-size", "1", "--workers", "1", "--no-progress", "--greedy"]
     proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
@@ -138,7 +140,7 @@ def test_a_changed_file_is_read_again(tmp_path, capsys):
     shutil.copy(LINES[0], target)
     shutil.copy(LINES[1], src / "other.jpg")
     store = tmp_path / "out.store"
-    args = ["batch", str(src), "--out", str(store), "--workers", "1", "--no-progress"]
+    args = ["batch", str(src), "--out", str(store), "--workers", "1", "--no-progress", "--greedy"]
     assert main(args) == 0
     first = {Path(r["image"]).name: r for r in records(store)}
     # the same size and mtime, other bytes: only --verify-hash sees it
@@ -171,7 +173,7 @@ def test_bad_input_is_a_clear_error_or_an_error_record(tmp_path, capsys):
     listing = tmp_path / "list.txt"
     listing.write_text("src/line.jpg\n# a comment\nsrc/gone.png\n", encoding="utf-8")
     store = tmp_path / "out.store"
-    base = ["--out", str(store), "--workers", "1", "--no-progress"]
+    base = ["--out", str(store), "--workers", "1", "--no-progress", "--greedy"]
 
     assert main(["batch", str(tmp_path / "nothing"), *base]) == 2
     assert "nothing: no such file or folder" in capsys.readouterr().err
@@ -190,8 +192,8 @@ def test_bad_input_is_a_clear_error_or_an_error_record(tmp_path, capsys):
     assert got["broken.jpg"]["status"] == "error" and "broken.jpg" in got["broken.jpg"]["error"]
     assert "gone.png: no such file" in got["gone.png"]["error"]
 
-    assert main(["batch", str(src), *base, "--tta"]) == 2  # another reading: refused
+    assert main(["batch", str(src), *base[:-1]]) == 2  # another decoding (the default): refused
     assert "holds results read with another decoding" in capsys.readouterr().err
-    with Store.open(store, ReadSpec().reading()):  # another run holds the store
+    with Store.open(store, ReadSpec(decoding=GREEDY).reading()):  # another run holds it
         assert main(["batch", str(src), *base]) == 2
     assert "another inkreader batch run is writing" in capsys.readouterr().err
