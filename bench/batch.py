@@ -149,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# {cpu_count()} core(s) usable; {WORKERS} workers for dask and ray", flush=True)
     rows = []
     for set_name, files in test_sets(args.pages, args.lines).items():
+        if not files:
+            continue
         size = args.page_task if set_name == "pages" else args.line_task
         base = None
         for engine in args.engines.split(","):
