@@ -62,9 +62,9 @@ def test_a_stalled_backend_ends_the_read_with_an_error_naming_it():
 
 
 def test_a_slow_read_that_progresses_is_not_stopped():
-    # six batches of 0.3 s one after another (one stream): 1.8 s, over the 1 s watchdog, but a
-    # batch ends every 0.3 s
-    rec = _recognizer(Stalling(seconds=0.3), 1.0)
+    # six batches of 0.5 s one after another (one stream): 3 s, over the 2 s watchdog, but a
+    # batch ends every 0.5 s
+    rec = _recognizer(Stalling(seconds=0.5), 2.0)
     results = rec.read_arrays(_lines(6))
     assert len(results) == 6 and all(r.ok for r in results)
     assert rec.stats.requests == 6
