@@ -180,7 +180,8 @@ def compare_lms(rec: Recognizer, args, options: DecodingOptions) -> None:
 
 
 def python_rows(charset, args, options: DecodingOptions) -> list[tuple[str, object]]:
-    """The hand-written decoder that flashlight-text replaced, at its own tuned values."""
+    """The hand-written decoder that flashlight-text replaced, at its own tuned weights and at
+    the width of the flashlight beam measured beside it."""
     lm = CharLM.load(resolve_lm_path(options.lm or "default"))
     name = f"hand-written beam {options.beam_width} + LM (weight {PYTHON_WEIGHT}, bonus " \
         f"{PYTHON_BONUS})"
