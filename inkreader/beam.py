@@ -156,7 +156,9 @@ class BeamDecoder:
         logp = np.ascontiguousarray(logp, dtype=np.float32)
         hyps = self._search().decode(logp.ctypes.data, logp.shape[0], logp.shape[1])
         best, best_score = np.zeros(0, np.int64), -math.inf
-        for hyp in hyps:
+        for hyp in sorted(hyps, key=lambda h: -h.score):
+            if hyp.score <= best_score:  # a penalty only lowers a score: none left can win
+                break
             label = collapse(hyp.tokens)
             classes = label[inner(label, self.charset)]
             score = hyp.score - self.lexicon_penalty * self._unlisted(classes)
