@@ -33,9 +33,9 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from inkreader.backends import cpu_count
-from inkreader.batch import Image, ReadSpec, read_task, run_batch
-from inkreader.batchengines import LocalEngine
+from inkreader.batch.engines import LocalEngine
+from inkreader.batch.run import Image, ReadSpec, read_task, run_batch
+from inkreader.runtime.backends import cpu_count
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "hooker"
 
@@ -89,7 +89,7 @@ def start(engine: str):
     if engine == "dask":
         from distributed import LocalCluster
 
-        from inkreader.batchdask import DaskEngine
+        from inkreader.batch.cluster import DaskEngine
 
         cluster = LocalCluster(n_workers=WORKERS, threads_per_worker=1, processes=True,
                                dashboard_address=None, silence_logs=40)

@@ -38,7 +38,7 @@ from decoding import HOOKER, machine, split_lines
 
 from inkreader.decoding import GREEDY, DecodingOptions
 from inkreader.metrics import ErrorRates
-from inkreader.recognizer import Recognizer
+from inkreader.runtime.recognizer import Recognizer
 
 IAM = Path("../shared/data/iam-ondb")
 
@@ -47,8 +47,8 @@ def iam_val_lines(folder: Path, limit: int | None) -> list[tuple[Path, str]]:
     """The IAM-OnDB val lines drawn with the plain pen into ``folder`` (PNG, lossless)."""
     import cv2
 
-    from inkreader.datasets import load_dataset
-    from inkreader.pen import render_line
+    from inkreader.data.datasets import load_dataset
+    from inkreader.data.pen import render_line
     out = []
     for s in load_dataset(IAM, "val")[:limit]:
         path = folder / f"{s.id}.png"

@@ -31,12 +31,12 @@ from pathlib import Path
 import numpy as np
 from python_beam import BeamDecoder as PythonBeamDecoder
 
-from inkreader.decode import GreedyDecoder
+from inkreader.decode.greedy import GreedyDecoder
+from inkreader.decode.lexicon import Lexicon
+from inkreader.decode.lm import CharLM, resolve_lm_path
 from inkreader.decoding import GREEDY, DecodingOptions
-from inkreader.lexicon import Lexicon
-from inkreader.lm import CharLM, resolve_lm_path
 from inkreader.metrics import ErrorRates
-from inkreader.recognizer import Recognizer
+from inkreader.runtime.recognizer import Recognizer
 
 HOOKER = Path("../shared/data/hooker/lines.tsv")
 WEIGHTS = (0.5, 0.65, 0.75, 0.9, 1.0)

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from inference_report import Row, machine_info, render, update_doc  # noqa: E402
 
-from inkreader.datasets import LineSample, load_dataset  # noqa: E402
+from inkreader.data.datasets import LineSample, load_dataset  # noqa: E402
 from inkreader.metrics import ErrorRates  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "hooker" / "lines.tsv"
@@ -133,14 +133,14 @@ def build_models(args: argparse.Namespace, tmp: Path) -> dict[str, str]:
     needs_torch = not args.reference_ir or args.int8
     if not needs_torch:
         return models
-    from inkreader.export import export_openvino
+    from inkreader.export.convert import export_openvino
     from inkreader.model import load_checkpoint
 
     net, charset, _ = load_checkpoint(checkpoint)
     if not args.reference_ir:
         models["reference"] = str(export_openvino(net, tmp / "reference.xml", True, charset))
     if args.int8:
-        from inkreader.quantize import calibration_lines, quantize_openvino
+        from inkreader.export.quantize import calibration_lines, quantize_openvino
 
         calib = calibration_lines(args.data, "train", args.calibration_lines)
         t0 = time.perf_counter()
@@ -191,7 +191,7 @@ def plan_rows(args, models, samples: list[LineSample], fits: list[bool], tmp: Pa
 
 def variants() -> list[tuple[str, dict]]:
     """Fast-path configurations other than the default, to re-check the default's choice."""
-    from inkreader.backends import cpu_count
+    from inkreader.runtime.backends import cpu_count
 
     n = cpu_count()  # the default (row c) is OpenVINO, its own precision, n streams x 1 thread
     one_each = f"{n} stream{'s' if n > 1 else ''} x 1 thread"

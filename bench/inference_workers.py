@@ -99,7 +99,7 @@ def run_ceiling(job: dict, n: int = 1024, depth: int = 8, rounds: int = 10) -> d
     import openvino as ov
     import openvino.opset13 as ops
 
-    from inkreader.backends import cpu_count
+    from inkreader.runtime.backends import cpu_count
 
     cores = cpu_count()
     x = ops.parameter([n, n], np.float32)
@@ -130,7 +130,7 @@ def run_ceiling(job: dict, n: int = 1024, depth: int = 8, rounds: int = 10) -> d
 
 def run_recognizer(job: dict) -> dict:
     """``Recognizer.load(**job['load']).read_paths(paths)``: the library's fast path."""
-    from inkreader.recognizer import Recognizer
+    from inkreader.runtime.recognizer import Recognizer
 
     t0 = time.perf_counter()
     rec = Recognizer.load(**job["load"])
@@ -153,7 +153,7 @@ def per_line_latencies(batches: list[tuple[int, int, float]]) -> list[float]:
 
 
 def describe(rec) -> str:
-    from inkreader.backends import cpu_count
+    from inkreader.runtime.backends import cpu_count
 
     be = rec.backend
     if be.name == "torch":

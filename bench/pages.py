@@ -27,10 +27,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inkreader.commands.decoding import add_decoding_arguments, decoding_options
+from inkreader.cli.decoding import add_decoding_arguments, decoding_options
+from inkreader.data.pagexml import read_page_xml
 from inkreader.metrics import ErrorRates
-from inkreader.pages import PageLine, PageResult, detect_lines, read_pages
-from inkreader.pagexml import read_page_xml
+from inkreader.pages.reader import PageLine, PageResult, detect_lines, read_pages
 from inkreader.preprocess import read_gray
 
 PAGES = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "hooker" / "test_pages"
@@ -99,7 +99,7 @@ def run(folder: Path, limit: int | None, detection_only: bool, model: str | None
            "recall": matched / max(1, n_truth), "segment_s_per_page": seg_seconds / len(xmls)}
     if detection_only:
         return out
-    from inkreader.recognizer import Recognizer
+    from inkreader.runtime.recognizer import Recognizer
 
     rec = Recognizer.load(model, backend=backend, decoding=decoding)
     loaders = [(n, (lambda g=g: g)) for n, g in zip(names, grays, strict=True)]

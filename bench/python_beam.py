@@ -1,5 +1,5 @@
 """The hand-written CTC prefix beam search that inkreader shipped before issue 39 (pure
-Python, with ``inkreader.lm.CharLM`` and a soft lexicon inside the search), kept ONLY so that
+Python, with ``inkreader.decode.lm.CharLM`` and a soft lexicon inside the search), kept ONLY so that
 ``bench/decoding.py --compare`` can measure it against the flashlight-text decoder that
 replaced it (docs/decoding.md). Not used by inkreader itself.
 """
@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from inkreader.charset import BLANK, Charset
-from inkreader.decode import (
+from inkreader.decode.greedy import (
     LINE_CONFIDENCE,
     LINE_CONFIDENCES,
     DecodedLine,
@@ -23,7 +23,7 @@ from inkreader.decode import (
     scored_line,
     softmax,
 )
-from inkreader.lexicon import is_word_char
+from inkreader.decode.lexicon import is_word_char
 
 # --- beam search -----------------------------------------------------------------------------
 

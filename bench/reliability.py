@@ -1,7 +1,7 @@
 """Is the line confidence informative? Confidence against measured CER on the Hooker val split.
 
 For every line: the greedy reading, its CER, and each candidate line confidence of
-``inkreader.decode.LINE_CONFIDENCES`` (min / mean / geometric mean of the characters'
+``inkreader.decode.greedy.LINE_CONFIDENCES`` (min / mean / geometric mean of the characters'
 posteriors, and the geometric mean of the path's frame posteriors). Prints, as markdown:
 1. each candidate's Spearman correlation with the line CER and its AUROC for "the line has an
    error" (the candidate that ranks lines best is the one to ship);
@@ -26,9 +26,9 @@ import numpy as np
 from decoding import HOOKER, collect_logits, machine, split_lines, write_doc
 from scipy.stats import spearmanr
 
-from inkreader.decode import LINE_CONFIDENCE, LINE_CONFIDENCES, GreedyDecoder
+from inkreader.decode.greedy import LINE_CONFIDENCE, LINE_CONFIDENCES, GreedyDecoder
 from inkreader.metrics import ErrorRates, char_distance
-from inkreader.recognizer import Recognizer
+from inkreader.runtime.recognizer import Recognizer
 
 BINS = (0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0 + 1e-9)
 THRESHOLDS = (0.0, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95)

@@ -17,9 +17,9 @@ import torch
 
 from inkreader.charset import Charset
 from inkreader.model import HandwritingRecognizer
-from inkreader.train import available_cores
-from inkreader.trainconfig import DataSource
-from inkreader.traindata import collate, load_source
+from inkreader.train.config import DataSource
+from inkreader.train.data import collate, load_source
+from inkreader.train.fit import available_cores
 
 
 def measure(model, batches, seconds: float, bf16: bool, nhwc: bool = True) -> float:

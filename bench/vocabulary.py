@@ -19,9 +19,9 @@ from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
-from inkreader.datasets import load_dataset
+from inkreader.data.datasets import load_dataset
 from inkreader.errors import DatasetError
-from inkreader.evaluate import read_report
+from inkreader.evaluation.evaluate import read_report
 
 PUNCTUATION = "\"'.,;:!?()[]-"
 HOOKER = Path(__file__).resolve().parents[1].parent / "shared/data/hooker/lines.tsv"

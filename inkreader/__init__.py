@@ -18,8 +18,8 @@ __version__ = "0.1.0"
 # The Python API (inkreader.api), imported when first used so that `import inkreader` stays
 # light (the CLI imports only what a command needs).
 _API = {"load": ".api", "Reader": ".api", "DecodingOptions": ".decoding",
-        "GREEDY": ".decoding", "LineResult": ".recognizer", "CharResult": ".recognizer",
-        "PageResult": ".pages"}
+        "GREEDY": ".decoding", "LineResult": ".runtime.recognizer",
+        "CharResult": ".runtime.recognizer", "PageResult": ".pages.reader"}
 
 
 def __getattr__(name: str):

@@ -20,8 +20,8 @@ import numpy as np
 
 from .decoding import DecodingOptions
 from .errors import ImageError
-from .pages import PageResult, read_page_arrays, read_page_files
-from .recognizer import LineResult, Recognizer
+from .pages.reader import PageResult, read_page_arrays, read_page_files
+from .runtime.recognizer import LineResult, Recognizer
 
 Image = str | Path | np.ndarray
 

@@ -2,7 +2,7 @@
 
 Two kinds of file carry a format version:
 - a model (``model.save_checkpoint``: config, charset, weights), ``MODEL_VERSION``;
-- a run's training state (``last.pt``, ``trainrun.Run``), ``RUN_VERSION``; its ``experiment``
+- a run's training state (``last.pt``, ``train.run.Run``), ``RUN_VERSION``; its ``experiment``
   is what a resumed run must not change (``TrainConfig.experiment_key``).
 
 Loading either passes it through ``upgrade_model`` / ``upgrade_run``, which apply one function

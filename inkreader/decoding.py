@@ -82,12 +82,12 @@ class DecodingOptions:
     def decoder(self, charset, designated=None):
         """The decoder these options ask for, for a model's ``charset`` (``designated``: the
         reference's designated characters, applied by either decoder)."""
-        from .decode import GreedyDecoder
+        from .decode.greedy import GreedyDecoder
 
         if self.greedy:
             return GreedyDecoder(charset, designated)
-        from .beam import BeamDecoder
-        from .lexicon import Lexicon
+        from .decode.beam import BeamDecoder
+        from .decode.lexicon import Lexicon
 
         lexicon = Lexicon.load(self.lexicon) if self.lexicon else None
         return BeamDecoder(charset, self.beam_width, lm=self.lm, lm_weight=self.lm_weight,

@@ -57,7 +57,7 @@ def worker(backend: str, mode: str, threads: int) -> int:
     ``threads`` threads at once, print one JSON line."""
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # the parent's call for stacks
     from inkreader.preprocess import read_gray
-    from inkreader.recognizer import Recognizer
+    from inkreader.runtime.recognizer import Recognizer
 
     grays = [read_gray(p) for p in hooker_lines(LINES)]
     rec = Recognizer.load(None, backend=backend, threads=threads, streams=threads,

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from inkreader.average import average_checkpoints, recompute_batchnorm
 from inkreader.charset import Charset
 from inkreader.cli import main
 from inkreader.errors import ModelError
 from inkreader.model import HandwritingRecognizer, ModelConfig, load_checkpoint, save_checkpoint
-from inkreader.train import fit
-from inkreader.trainconfig import DataSource
-from inkreader.traindata import LoadedSource, collate
+from inkreader.train.average import average_checkpoints, recompute_batchnorm
+from inkreader.train.config import DataSource
+from inkreader.train.data import LoadedSource, collate
+from inkreader.train.fit import fit
 
 from .conftest import HOOKER_TSV
 from .test_train import tiny_config

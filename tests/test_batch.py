@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from inkreader.batch import ReadSpec, guess_kind, run_batch
-from inkreader.batchstore import Store
+from inkreader.batch.run import ReadSpec, guess_kind, run_batch
+from inkreader.batch.store import Store
 from inkreader.cli import main
 from inkreader.decoding import GREEDY
 
@@ -87,7 +87,7 @@ def test_two_dask_workers_read_as_read_page_and_read(cluster, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_a_killed_worker_loses_nothing(cluster, tmp_path):
-    from inkreader.batchdask import DaskEngine
+    from inkreader.batch.cluster import DaskEngine
 
     c, client = cluster
     archive(tmp_path / "src", pages=1, lines=5)

@@ -11,10 +11,10 @@ import math
 import numpy as np
 import pytest
 
-from inkreader.beam import BeamDecoder
 from inkreader.charset import Charset
 from inkreader.cli import main
-from inkreader.decode import (
+from inkreader.decode.beam import BeamDecoder
+from inkreader.decode.greedy import (
     Designated,
     GreedyDecoder,
     aligned_spans,
@@ -23,8 +23,8 @@ from inkreader.decode import (
     greedy_decode,
     softmax,
 )
-from inkreader.lexicon import Lexicon
-from inkreader.lm import build_lm
+from inkreader.decode.lexicon import Lexicon
+from inkreader.decode.lm import build_lm
 
 from .conftest import SAMPLE_LINE
 

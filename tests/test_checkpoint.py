@@ -9,13 +9,13 @@ from dataclasses import asdict, replace
 import pytest
 import torch
 
-from inkreader.augment import AugmentConfig
 from inkreader.charset import Charset
 from inkreader.checkpoint import MODEL_VERSION, RUN_VERSION
 from inkreader.errors import InkreaderError, ModelError
 from inkreader.model import ModelConfig, load_checkpoint, save_checkpoint
 from inkreader.paths import resolve_model_path
-from inkreader.trainrun import Run
+from inkreader.train.augment import AugmentConfig
+from inkreader.train.run import Run
 
 from .test_model import busy_model
 from .test_train import tiny_config

@@ -1,5 +1,5 @@
-"""inkreader.compare and `inkreader compare`: the paired bootstrap that compares two models'
-reports line by line."""
+"""inkreader.evaluation.compare and `inkreader compare`: the paired bootstrap that compares two
+models' reports line by line."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from inkreader.cli import main
-from inkreader.compare import compare_reports
 from inkreader.errors import DatasetError
+from inkreader.evaluation.compare import compare_reports
 
 
 def write_report(path: Path, distances: list[int]) -> Path:
@@ -71,7 +71,7 @@ def test_a_file_that_is_not_a_report_is_named(tmp_path, capsys):
 
 
 def test_several_sets_compare_by_their_mean_with_a_stratified_bootstrap(tmp_path, capsys):
-    from inkreader.compare import compare_sets
+    from inkreader.evaluation.compare import compare_sets
 
     # set 1: B gains 2 errors a line of 10 characters (-20 points); set 2: no change
     a1 = write_report(tmp_path / "a1.tsv", [3] * 100)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from inkreader.charset import Charset
-from inkreader.datasets import holdout, load_dataset, load_gt_file, load_tsv, width_buckets
+from inkreader.data.datasets import holdout, load_dataset, load_gt_file, load_tsv, width_buckets
 from inkreader.errors import DatasetError
-from inkreader.trainconfig import DataSource
-from inkreader.traindata import BatchDataset, epoch_plan, load_source
+from inkreader.train.config import DataSource
+from inkreader.train.data import BatchDataset, epoch_plan, load_source
 
 from .conftest import HOOKER_TSV, SHARED, hooker_subset
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from inkreader.charset import Charset
-from inkreader.decode import (
+from inkreader.decode.greedy import (
     LINE_CONFIDENCES,
     Designated,
     GreedyDecoder,

@@ -12,16 +12,16 @@ import math
 import numpy as np
 import pytest
 
-from inkreader.beam import BeamDecoder, load_kenlm
 from inkreader.charset import Charset
 from inkreader.cli import main
-from inkreader.commands.decoding import add_decoding_arguments, decoding_options
-from inkreader.decode import GreedyDecoder, greedy_decode
+from inkreader.cli.decoding import add_decoding_arguments, decoding_options
+from inkreader.decode.beam import BeamDecoder, load_kenlm
+from inkreader.decode.greedy import GreedyDecoder, greedy_decode
+from inkreader.decode.lm import CharLM, build_lm, default_lm_path
 from inkreader.decoding import GREEDY, DecodingOptions, default_decoding
 from inkreader.errors import InkreaderError
-from inkreader.lm import CharLM, build_lm, default_lm_path
 from inkreader.metrics import ErrorRates
-from inkreader.recognizer import Recognizer
+from inkreader.runtime.recognizer import Recognizer
 
 from .conftest import HOOKER_TSV
 

@@ -18,9 +18,9 @@ from inkreader.preprocess import (
     resize_to_height,
     upright,
 )
-from inkreader.recognizer import Recognizer
-from inkreader.trainconfig import DataSource
-from inkreader.traindata import load_source
+from inkreader.runtime.recognizer import Recognizer
+from inkreader.train.config import DataSource
+from inkreader.train.data import load_source
 
 from .conftest import SAMPLE_LINE
 from .test_model import busy_model

@@ -12,12 +12,12 @@ import pytest
 
 from inkreader.charset import Charset
 from inkreader.cli import main
-from inkreader.decode import DecodedLine
+from inkreader.decode.greedy import DecodedLine
 from inkreader.decoding import GREEDY, DecodingOptions
-from inkreader.draw import COLOURS, draw_line, draw_outputs, save_drawing
 from inkreader.errors import InkreaderError
+from inkreader.pages.draw import COLOURS, draw_line, draw_outputs, save_drawing
 from inkreader.preprocess import Line
-from inkreader.recognizer import CharResult, LineResult, Recognizer, _result
+from inkreader.runtime.recognizer import CharResult, LineResult, Recognizer, _result
 
 from .conftest import HOOKER_TSV, SAMPLE_LINE
 

@@ -1,10 +1,10 @@
-"""inkreader.error_analysis and `inkreader errors`: a report's character errors by kind of edit
-and of character, confusions and doubled letters."""
+"""inkreader.evaluation.error_analysis and `inkreader errors`: a report's character errors by kind
+of edit and of character, confusions and doubled letters."""
 
 from __future__ import annotations
 
 from inkreader.cli import main
-from inkreader.error_analysis import analyse_report
+from inkreader.evaluation.error_analysis import analyse_report
 
 from .test_compare import write_report
 

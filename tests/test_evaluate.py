@@ -15,10 +15,10 @@ from inkreader.charset import Charset
 from inkreader.cli import main
 from inkreader.decoding import GREEDY, DecodingOptions
 from inkreader.errors import DatasetError
-from inkreader.evaluate import Evaluation, LineRecord, read_report, write_report
-from inkreader.recognizer import Recognizer
-from inkreader.trainconfig import DataSource
-from inkreader.traindata import load_source
+from inkreader.evaluation.evaluate import Evaluation, LineRecord, read_report, write_report
+from inkreader.runtime.recognizer import Recognizer
+from inkreader.train.config import DataSource
+from inkreader.train.data import load_source
 
 from .conftest import HOOKER_TSV, SHARED, hooker_subset
 

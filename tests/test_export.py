@@ -13,7 +13,7 @@ import torch
 from inkreader.charset import Charset
 from inkreader.cli import main
 from inkreader.errors import ModelError
-from inkreader.export import (
+from inkreader.export.convert import (
     CHARSET_KEY,
     export_onnx,
     export_openvino,

@@ -73,7 +73,7 @@ def test_require_names_every_missing_module(monkeypatch):
 
 def test_an_unknown_missing_module_is_still_a_bug(tmp_path):
     # only the modules of an extra become the one-line error; any other is raised as it is
-    code = ("import sys; sys.modules['inkreader.commands.info'] = None; "
+    code = ("import sys; sys.modules['inkreader.cli.info'] = None; "
             "from inkreader.cli import main; main(['info'])")
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                           text=True, timeout=120)

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from inkreader.backends import Backend
+from inkreader.runtime.backends import Backend
 
 from .stress_first_calls import stress
 

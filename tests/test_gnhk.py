@@ -16,8 +16,8 @@ from skimage.filters.rank import entropy
 from skimage.morphology import disk
 
 from inkreader.cli import main
+from inkreader.data.gnhk import PageLine, Word, page_lines, prepare_gnhk, too_wide
 from inkreader.errors import DatasetError
-from inkreader.gnhk import PageLine, Word, page_lines, prepare_gnhk, too_wide
 from inkreader.preprocess import binarize_page
 
 from .fakegnhk import make_broken_pages, make_pages

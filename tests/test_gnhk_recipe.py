@@ -8,8 +8,8 @@ import dataclasses
 import json
 
 from inkreader.cli import main
-from inkreader.datasets import holdout, load_dataset
-from inkreader.trainconfig import dump_config, load_config
+from inkreader.data.datasets import holdout, load_dataset
+from inkreader.train.config import dump_config, load_config
 
 from .conftest import ROOT
 from .fakegnhk import make_pages

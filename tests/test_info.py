@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from inkreader.charset import Charset
 from inkreader.cli import main
-from inkreader.export import export_onnx
+from inkreader.export.convert import export_onnx
 from inkreader.model import ModelConfig, save_checkpoint
 
 from .test_model import busy_model

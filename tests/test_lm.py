@@ -8,11 +8,11 @@ import math
 
 import pytest
 
-from inkreader import corpora
 from inkreader.charset import Charset
 from inkreader.cli import main
-from inkreader.lexicon import Lexicon, frequent_english_words, text_words
-from inkreader.lm import (
+from inkreader.data import corpora
+from inkreader.decode.lexicon import Lexicon, frequent_english_words, text_words
+from inkreader.decode.lm import (
     BOS,
     EOS,
     UNK,

@@ -10,8 +10,8 @@ import pytest
 from lxml import etree
 
 from inkreader import cli
-from inkreader.lexicon import Lexicon
-from inkreader.pages import (
+from inkreader.decode.lexicon import Lexicon
+from inkreader.pages.reader import (
     PageLine,
     PageResult,
     detect_lines,
@@ -20,9 +20,9 @@ from inkreader.pages import (
     read_pages,
     reading_order,
 )
-from inkreader.pagewriter import PAGE_2019, draw, to_pagexml, to_text
-from inkreader.recognizer import Recognizer
-from inkreader.segment import DetectedLine, estimate_skew, find_lines, ink_mask
+from inkreader.pages.segment import DetectedLine, estimate_skew, find_lines, ink_mask
+from inkreader.pages.writer import PAGE_2019, draw, to_pagexml, to_text
+from inkreader.runtime.recognizer import Recognizer
 
 from .conftest import SHARED
 

@@ -8,10 +8,16 @@ import cv2
 import numpy as np
 import pytest
 
-from inkreader import pagexml
-from inkreader.datasets import load_dataset
+from inkreader.data import pagexml
+from inkreader.data.datasets import load_dataset
+from inkreader.data.pagexml import (
+    PageImages,
+    crop_line,
+    line_image,
+    read_page_xml,
+    scan_page_folder,
+)
 from inkreader.errors import DatasetError, ImageError
-from inkreader.pagexml import PageImages, crop_line, line_image, read_page_xml, scan_page_folder
 
 from .conftest import SHARED
 

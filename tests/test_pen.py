@@ -1,5 +1,5 @@
-"""The pen renderer (``inkreader.pen``) on real IAM-OnDB strokes, and strokes as a dataset and a
-training source."""
+"""The pen renderer (``inkreader.data.pen``) on real IAM-OnDB strokes, and strokes as a dataset and
+a training source."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inkreader import pen
 from inkreader.charset import Charset
-from inkreader.datasets import load_dataset
+from inkreader.data import pen
+from inkreader.data.datasets import load_dataset
 from inkreader.errors import DatasetError
-from inkreader.evaluate import load_lines
-from inkreader.trainconfig import ConfigError, DataSource, config_from_dict
-from inkreader.traindata import load_source
+from inkreader.evaluation.evaluate import load_lines
+from inkreader.train.config import ConfigError, DataSource, config_from_dict
+from inkreader.train.data import load_source
 
 IAM = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "iam-ondb"
 LINE = "a01-000u-01"  # "A MOVE to stop Mr. Gaitskell"
@@ -106,7 +106,7 @@ def test_a_broken_strokes_folder_is_named_in_the_error(tmp_path):
 
 
 def test_a_run_trains_on_strokes_and_validates_on_two_sets(tmp_path):
-    from inkreader.train import fit
+    from inkreader.train.fit import fit
 
     cfg = config_from_dict({
         "out": str(tmp_path / "run"), "cache": "", "epochs": 1, "epoch_lines": 8,

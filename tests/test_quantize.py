@@ -11,9 +11,14 @@ import pytest
 from inkreader.charset import Charset
 from inkreader.cli import main
 from inkreader.errors import DatasetError, ModelError
+from inkreader.export.quantize import (
+    QUANTIZATION_KEY,
+    calibration_lines,
+    check_int8,
+    quantize_openvino,
+)
 from inkreader.model import save_checkpoint
-from inkreader.quantize import QUANTIZATION_KEY, calibration_lines, check_int8, quantize_openvino
-from inkreader.recognizer import Recognizer
+from inkreader.runtime.recognizer import Recognizer
 
 from .conftest import HOOKER_TSV, SAMPLE_LINE
 from .test_model import busy_model

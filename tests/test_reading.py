@@ -11,11 +11,11 @@ import onnx
 import pytest
 
 from inkreader.charset import Charset
-from inkreader.export import CONFIG_KEY, export_onnx, export_openvino
+from inkreader.export.convert import CONFIG_KEY, export_onnx, export_openvino
 from inkreader.model import ModelConfig, load_checkpoint, save_checkpoint
 from inkreader.preprocess import AS_IS, Reading
-from inkreader.recognizer import Recognizer
-from inkreader.train import fit
+from inkreader.runtime.recognizer import Recognizer
+from inkreader.train.fit import fit
 
 from .conftest import SAMPLE_LINE
 from .test_model import busy_model

@@ -9,13 +9,13 @@ import pytest
 from PIL import Image
 
 from inkreader.charset import Charset
-from inkreader.decode import DecodedLine, log_softmax
+from inkreader.decode.greedy import DecodedLine, log_softmax
 from inkreader.decoding import GREEDY
 from inkreader.errors import CharsetError, ModelError
-from inkreader.export import export_onnx, export_openvino
+from inkreader.export.convert import export_onnx, export_openvino
 from inkreader.model import ModelConfig, load_checkpoint, save_checkpoint
 from inkreader.preprocess import Line, pad_width, prepare_line, shift_rows, stack_lines
-from inkreader.recognizer import (
+from inkreader.runtime.recognizer import (
     MAX_LINE_WIDTH,
     TTA_SHIFTS,
     LineResult,

@@ -13,7 +13,7 @@ from inkreader.cli import main
 from inkreader.errors import ModelError
 from inkreader.model import ModelConfig, save_checkpoint
 from inkreader.preprocess import FIXED_WIDTH, Reading, prepare_line, read_gray
-from inkreader.recognizer import Recognizer
+from inkreader.runtime.recognizer import Recognizer
 
 from .conftest import HOOKER_TSV, SAMPLE_LINE, hooker_subset
 from .test_model import busy_model

@@ -24,8 +24,8 @@ import pytest
 
 from inkreader import cli
 from inkreader.decoding import DecodingOptions
-from inkreader.recognizer import AUTO_BACKEND, LineResult, Recognizer
-from inkreader.server import MicroBatcher, ServeConfig, create_app
+from inkreader.runtime.recognizer import AUTO_BACKEND, LineResult, Recognizer
+from inkreader.serve.app import MicroBatcher, ServeConfig, create_app
 
 from .conftest import SHARED
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from inkreader.cli import main
-from inkreader.datasets import load_dataset
+from inkreader.data.datasets import load_dataset
 from inkreader.preprocess import HEIGHT
-from inkreader.stitch import SEAM_PX, Word, compose, core_row, cut_points
+from inkreader.synth.stitch import SEAM_PX, Word, compose, core_row, cut_points
 
 from .conftest import HOOKER_TSV
 

@@ -13,12 +13,12 @@ import pytest
 
 from inkreader.charset import Charset
 from inkreader.cli import main
-from inkreader.datasets import load_tsv
+from inkreader.data.datasets import load_tsv
 from inkreader.errors import DatasetError, InkreaderError
-from inkreader.synth import SynthConfig, Synthesizer, generate
-from inkreader.synth_fonts import find_fonts
-from inkreader.synth_render import PageContext, render_line
-from inkreader.synth_text import TextSampler, load_corpus, load_gnhk_words
+from inkreader.synth.fonts import find_fonts
+from inkreader.synth.generate import SynthConfig, Synthesizer, generate
+from inkreader.synth.render import PageContext, render_line
+from inkreader.synth.text import TextSampler, load_corpus, load_gnhk_words
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 GNHK_WORDS = SHARED / "gnhk" / "train_words.csv"
@@ -170,7 +170,7 @@ def test_cli_writes_the_set(tmp_path, fonts, capsys):
 
 
 def test_a_line_that_fails_to_render_is_redrawn_deterministically(fonts, config, monkeypatch):
-    import inkreader.synth as synth_mod
+    import inkreader.synth.generate as synth_mod
 
     real = synth_mod.render_line
     calls = []
@@ -205,8 +205,8 @@ def test_page_context_renders_neighbours_and_back(fonts):
 
 
 def test_hershey_fonts_are_drawn_by_the_pen_as_further_families(fonts, config):
-    from inkreader.pen import HERSHEY_FONTS, hershey_missing, hershey_points
-    from inkreader.synth import HERSHEY, hershey_faces
+    from inkreader.data.pen import HERSHEY_FONTS, hershey_missing, hershey_points
+    from inkreader.synth.generate import HERSHEY, hershey_faces
 
     points = hershey_points("Dear Sir,", "cursive")
     assert points.ndim == 2 and points.shape[1] == 3 and points[:, 2].sum() >= 5

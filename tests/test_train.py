@@ -20,15 +20,14 @@ import numpy as np
 import pytest
 import torch
 
-from inkreader.augment import AugmentConfig
 from inkreader.charset import Charset
 from inkreader.cli import main
-from inkreader.datasets import ctc_feasible, holdout, load_dataset
+from inkreader.data.datasets import ctc_feasible, holdout, load_dataset
 from inkreader.errors import DatasetError, InkreaderError
 from inkreader.model import HandwritingRecognizer, ModelConfig, load_checkpoint, save_checkpoint
 from inkreader.preprocess import TAIL_MARGIN, Reading, prepare_line, read_gray, stack_lines
-from inkreader.train import _StopOnSignal, fit, lr_factor, mean_frame_entropy, precision_warning
-from inkreader.trainconfig import (
+from inkreader.train.augment import AugmentConfig
+from inkreader.train.config import (
     ConfigError,
     DataSource,
     TrainConfig,
@@ -36,8 +35,9 @@ from inkreader.trainconfig import (
     dump_config,
     load_config,
 )
-from inkreader.traindata import LineImages, collate, load_source, read_exclude_list
-from inkreader.trainrun import make_optimizer
+from inkreader.train.data import LineImages, collate, load_source, read_exclude_list
+from inkreader.train.fit import _StopOnSignal, fit, lr_factor, mean_frame_entropy, precision_warning
+from inkreader.train.run import make_optimizer
 
 from .conftest import HOOKER_TSV, ROOT
 from .test_model import busy_model
@@ -236,7 +236,7 @@ def test_bf16_on_a_cpu_that_only_emulates_it_is_warned_about(tmp_path, tiny_tsvs
     assert precision_warning("fp32", native=False) is None
     assert precision_warning("bf16", native=True) is None
     assert "--precision fp32" in precision_warning("bf16", native=False)
-    monkeypatch.setattr("inkreader.train.native_bf16", lambda: False)
+    monkeypatch.setattr("inkreader.train.fit.native_bf16", lambda: False)
     # the warning comes before any work: a run that then fails on its data still gave it
     cfg = tiny_config(tmp_path / "missing.tsv", tiny_tsvs[1], tmp_path / "run", precision="bf16")
     with pytest.raises(DatasetError, match="missing.tsv"):
@@ -392,7 +392,7 @@ def test_a_signal_while_lines_load_stops_the_run_at_once(tmp_path, tiny_tsvs, mo
                                                          capsys):
     """A run's lines take minutes to load: SIGTERM then stops it at once, with a message and
     no run folder (nothing to save), even inside the loader's skip-a-bad-line handler."""
-    import inkreader.traindata as traindata
+    import inkreader.train.data as traindata
 
     real, calls = traindata.line_image, []
 

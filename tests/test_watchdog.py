@@ -13,10 +13,10 @@ import time
 import numpy as np
 import pytest
 
-from inkreader.backends import Backend
 from inkreader.charset import Charset
 from inkreader.errors import BackendStalled, InkreaderError
-from inkreader.recognizer import STALL_ENV, Recognizer, stall_seconds_default
+from inkreader.runtime.backends import Backend
+from inkreader.runtime.recognizer import STALL_ENV, Recognizer, stall_seconds_default
 
 from .conftest import ROOT, SAMPLE_LINE
 
@@ -82,7 +82,7 @@ def test_the_watchdog_setting(monkeypatch):
 
 STUCK_READ = """
 import sys, threading
-from inkreader import backends
+from inkreader.runtime import backends
 never = threading.Event()
 backends.OpenVinoBackend.run = lambda self, batch: never.wait()  # stuck for ever
 from inkreader.cli import main

@@ -1,0 +1,2 @@
+"""Reading a whole archive into a result store, resumably, in local processes or on a Dask
+cluster."""

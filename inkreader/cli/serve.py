@@ -1,0 +1,75 @@
+"""``inkreader serve``: the HTTP service and the web page on one port (localhost by default).
+
+    inkreader serve                       # http://127.0.0.1:8000/  (API docs at /docs)
+    inkreader serve --greedy              # the reference's greedy decoding (default: beam + LM)
+
+POST /v1/lines and /v1/pages take a multipart image upload in the field ``file``; see
+``inkreader.serve.app`` for the limits and the batching.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ..serve.app import ServeConfig
+from .decoding import add_decoding_arguments, decoding_options
+
+
+def add_arguments(p) -> None:
+    d = ServeConfig()
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
+                   "127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("-m", "--model", help="a .pt, .onnx or OpenVINO .xml model (default: the "
+                   "packaged model)")
+    p.add_argument("-b", "--backend", default="auto",
+                   choices=("auto", "torch", "onnx", "openvino"))
+    p.add_argument("--max-upload-mb", type=float, default=d.max_upload_mb,
+                   help=f"largest upload accepted (default {d.max_upload_mb:g} MB; 413 above)")
+    p.add_argument("--max-pixels", type=int, default=d.max_pixels,
+                   help=f"largest image accepted, width x height (default {d.max_pixels:,})")
+    p.add_argument("--workers", type=int, default=d.workers,
+                   help=f"inference threads (default {d.workers})")
+    p.add_argument("--queue", type=int, default=d.queue,
+                   help=f"requests waiting beyond the workers before 503 (default {d.queue})")
+    p.add_argument("--batch-size", type=int, default=d.batch_size,
+                   help=f"most line requests read in one call (default {d.batch_size})")
+    p.add_argument("--batch-wait-ms", type=float, default=d.batch_wait_ms,
+                   help=f"how long a line request waits for others (default {d.batch_wait_ms:g})")
+    add_decoding_arguments(p)
+
+
+def run(args) -> int:
+    from ..extras import require
+
+    require("serve", "the HTTP service")
+    import uvicorn
+
+    from ..serve.app import create_app
+
+    for name in ("max_upload_mb", "max_pixels", "workers", "batch_size"):
+        if getattr(args, name) <= 0:
+            print(f"inkreader serve: error: --{name.replace('_', '-')} must be positive",
+                  file=sys.stderr)
+            return 2
+    if args.queue < 0 or args.batch_wait_ms < 0:
+        print("inkreader serve: error: --queue and --batch-wait-ms cannot be negative",
+              file=sys.stderr)
+        return 2
+    config = ServeConfig(model=args.model, backend=args.backend,
+                         max_upload_mb=args.max_upload_mb, max_pixels=args.max_pixels,
+                         workers=args.workers, queue=args.queue, batch_size=args.batch_size,
+                         batch_wait_ms=args.batch_wait_ms)
+    app = create_app(config, recognizer(args, config))
+    print(f"inkreader serve: http://{args.host}:{args.port}/ (API docs: /docs)",
+          file=sys.stderr, flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def recognizer(args, config: ServeConfig):
+    """The service's recognizer with the decoding options (``DecodingOptions``)."""
+    from ..runtime.recognizer import Recognizer
+
+    return Recognizer.load(config.model, backend=config.backend, batch_size=config.batch_size,
+                           decoding=decoding_options(args))

@@ -1,0 +1,1 @@
+"""Export to ONNX / OpenVINO IR with proof (parity, same text), and INT8 quantisation."""

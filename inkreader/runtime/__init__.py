@@ -1,0 +1,2 @@
+"""Reading lines with a model: the Recognizer over the PyTorch, ONNX Runtime and OpenVINO
+backends."""

@@ -1,0 +1,372 @@
+"""Inference backends behind one call: ``run((B, 1, H, W) float32 raw pixels) -> (T, B, C) logits``.
+
+PyTorch runs a checkpoint eagerly; ONNX Runtime and OpenVINO run an ONNX graph (exported from
+a checkpoint once, and kept in the export cache for the next start) or a file (.onnx; OpenVINO
+also .xml IR, official OMZ ones included). Each backend reads its geometry from the model: input
+height, a static width or batch if the model has one, and the class count.
+
+Throughput comes from ``streams``: that many ``run`` calls may be in flight at once, each with
+``threads // streams`` threads. The LSTMs are sequential over time and parallelise poorly inside
+one request, so one single-threaded request per core is the default; bench/inference.py
+--variants measures it against one request with all the threads (docs/inference.md).
+
+First calls run alone (issue 38): the first call into OpenVINO's or ONNX Runtime's Python
+bindings initialises C++ statics (OpenVINO's data dispatcher, pybind11's NumPy API) inside a
+static guard that waits for the GIL; two threads making their first call at once could deadlock,
+one holding the guard and waiting for the GIL, the other holding the GIL and waiting for the
+guard. So each backend's first call (for OpenVINO: each infer request's first call) takes the
+process-wide ``FIRST_CALLS`` lock; every later call runs in parallel as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable, Hashable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelError
+from ..preprocess import AS_IS, X_SCALE_RANGE, Reading
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("torch", "onnx", "openvino")
+# Held by every backend's first call of each request (see the module docstring): one process-wide
+# lock, since the statics are the process's, whichever backend or recognizer makes the call.
+FIRST_CALLS = threading.Lock()
+
+
+def cpu_count() -> int:
+    """Cores this process may run on (the affinity mask, not the machine's total)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class Backend:
+    """Common description of a loaded model; subclasses implement ``run``."""
+
+    name = "?"
+
+    def __init__(self, source: str, input_shape: list, num_classes: int | None, streams: int):
+        self.source = source  # for messages: a path or "<checkpoint> (exported in memory)"
+        if len(input_shape) != 4:
+            raise ModelError(f"{source}: expected a (B, 1, H, W) input, found rank "
+                             f"{len(input_shape)}")
+        batch, _, height, width = (d if isinstance(d, int) and d > 0 else None
+                                   for d in input_shape)
+        self.height: int | None = height
+        self.static_width: int | None = width
+        self.static_batch: int | None = batch
+        self.num_classes = num_classes
+        self.streams = streams
+        self.metadata: dict[str, str] = {}
+        self.precision = "f32"  # what the kernels compute in (OpenVINO may run bf16)
+        self._cold: set[Hashable] = {None}  # requests not called yet (None: the only one)
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        """(B, 1, H, W) float32 raw 0..255 -> (T, B, C) float32 logits. Thread-safe."""
+        raise NotImplementedError
+
+    def _call(self, call: Callable[[], np.ndarray], request: Hashable = None) -> np.ndarray:
+        """``call()``, alone in the process (under ``FIRST_CALLS``) if it is ``request``'s first
+        call; in parallel with any other call after that."""
+        if request in self._cold:
+            with FIRST_CALLS:
+                if request in self._cold:  # not done by another thread while this one waited
+                    out = call()
+                    self._cold.discard(request)
+                    return out
+        return call()
+
+    def describe(self) -> str:
+        shape = [self.static_batch or "B", 1, self.height or "H", self.static_width or "W"]
+        return f"{self.name} {self.source} input {shape} classes {self.num_classes}"
+
+
+class TorchBackend(Backend):
+    """A ``HandwritingRecognizer`` run eagerly (the reference implementation of the others)."""
+
+    name = "torch"
+
+    def __init__(self, model, source: str = "<model>", threads: int | None = None):
+        import torch
+
+        if threads:
+            torch.set_num_threads(threads)  # process-wide: only when the caller asks
+        cfg = model.config
+        super().__init__(source, [0, 1, cfg.height, 0], cfg.num_classes, streams=1)
+        self.model = model.eval()
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        import torch
+
+        def call() -> np.ndarray:
+            with torch.inference_mode():
+                return self.model(torch.from_numpy(batch)).numpy()
+
+        return self._call(call)
+
+
+class OnnxBackend(Backend):
+    """ONNX Runtime on the CPU. ``source`` is a .onnx path or the bytes of an ONNX graph."""
+
+    name = "onnx"
+
+    def __init__(self, source: str | Path | bytes, threads: int, streams: int,
+                 label: str | None = None):
+        import onnxruntime as ort
+
+        label = label or str(source)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = max(1, threads // streams)
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3  # warnings about unused initializers etc. are noise here
+        src = source if isinstance(source, bytes) else str(source)
+        try:
+            self.session = ort.InferenceSession(src, opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise ModelError(f"{label}: cannot load the ONNX model ({exc})") from None
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        if len(inputs) != 1:
+            raise ModelError(f"{label}: expected one input, found {len(inputs)}")
+        out = next((o for o in outputs if o.name == "output"), outputs[0])
+        self.input_name, self.output_name = inputs[0].name, out.name
+        classes = out.shape[-1] if out.shape and isinstance(out.shape[-1], int) else None
+        super().__init__(label, list(inputs[0].shape), classes, streams)
+        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        return self._call(lambda: self.session.run([self.output_name],
+                                                   {self.input_name: batch})[0])
+
+
+class OpenVinoBackend(Backend):
+    """OpenVINO on ``device``. ``source`` is an .xml IR, a .onnx path or ONNX bytes.
+
+    ``precision`` is the CPU's inference precision: "f32" by default, so the text is the same as
+    on the other backends; "auto" leaves it to OpenVINO (bf16 on CPUs with native bf16, as
+    AVX512-BF16 or AMX, else f32). ``self.precision`` is what the compiled model runs.
+    """
+
+    name = "openvino"
+
+    def __init__(self, source: str | Path | bytes, device: str, threads: int, streams: int,
+                 precision: str = "f32", label: str | None = None):
+        import openvino as ov
+
+        label = label or str(source)
+        core = ov.Core()
+        try:
+            model = core.read_model(source if isinstance(source, bytes) else str(source))
+        except Exception as exc:
+            raise ModelError(f"{label}: cannot load the model with OpenVINO ({exc})") from None
+        if isinstance(source, bytes) or Path(source).suffix.lower() == ".onnx":
+            _optimize_onnx_graph(model, label)
+        if len(model.inputs) != 1:
+            raise ModelError(f"{label}: expected one input, found {len(model.inputs)}")
+        out = next((o for o in model.outputs if "output" in o.get_names()), model.outputs[0])
+        self.output_index = list(model.outputs).index(out)
+        last = out.get_partial_shape()[-1] if out.get_partial_shape().rank.is_static else None
+        classes = last.get_length() if last is not None and last.is_static else None
+        dims = [d.get_length() if d.is_static else 0 for d in model.input(0).get_partial_shape()]
+        super().__init__(label, dims, classes, streams)
+        # An IR keeps inkreader's keys at the top of its rt_info; an ONNX file read by OpenVINO
+        # shows its metadata_props under "framework".
+        self.metadata = {key: str(model.get_rt_info(where).astype(str))
+                         for key in ("inkreader.charset", "inkreader.config")
+                         for where in ([key], ["framework", key]) if model.has_rt_info(where)}
+        if precision == "auto":
+            from ..export.quantize import is_quantized
+
+            # INT8 runs best beside f32: with bf16, reorders surround every quantised op
+            # (quantize.py has the figures). Otherwise OpenVINO's own choice.
+            precision = "f32" if is_quantized(model) else "auto"
+        config = {} if precision == "auto" else {"INFERENCE_PRECISION_HINT": precision}
+        if device.upper() == "CPU":
+            config.update({"NUM_STREAMS": streams, "INFERENCE_NUM_THREADS": threads})
+        try:
+            compiled = core.compile_model(model, device, config)
+        except Exception as exc:
+            reason = [s for s in str(exc).splitlines() if s.strip()][-1:]  # the cause, last
+            raise ModelError(f"{label}: cannot compile for device {device!r} (available: "
+                             f"{', '.join(core.available_devices)}): {''.join(reason)}") from None
+        self.precision = _compiled_precision(compiled, precision)
+        # One infer request per stream, lent to one run() at a time (requests are not reentrant).
+        self._requests: queue.SimpleQueue = queue.SimpleQueue()
+        self._cold = set(range(streams))
+        for k in range(streams):
+            self._requests.put((k, compiled.create_infer_request()))
+
+    def run(self, batch: np.ndarray) -> np.ndarray:
+        k, request = self._requests.get()
+        try:
+            return self._call(lambda: self._infer(request, batch), k)
+        finally:
+            self._requests.put((k, request))
+
+    def _infer(self, request, batch: np.ndarray) -> np.ndarray:
+        request.infer({0: batch})
+        return request.get_output_tensor(self.output_index).data.copy()
+
+
+def _optimize_onnx_graph(model, label: str) -> None:
+    """The graph rewrites that OpenVINO's converter (ovc, ``convert_model``) applies and
+    ``read_model`` of an ONNX graph does not; among them the convolution bias is fused, which the
+    CPU plugin otherwise leaves as a separate pass over the first conv's output when the batch is
+    dynamic. Measured here: 8% less time per batch in bf16, 5% in f32, the same f32 logits, 0.1 s
+    at load. (``convert_model`` itself takes seconds.) Skipped if this OpenVINO lacks it."""
+    try:
+        from openvino._offline_transformations import apply_moc_transformations
+    except ImportError:
+        log.debug("%s: OpenVINO's MOC transformations not available; graph left as read", label)
+        return
+    apply_moc_transformations(model, cf=False)
+
+
+def _compiled_precision(compiled, asked: str) -> str:
+    """The inference precision a compiled model runs ("f32", "bf16", ...), else ``asked``."""
+    try:
+        return compiled.get_property("INFERENCE_PRECISION_HINT").to_string()  # "bf16", "f32"
+    except Exception:  # a device without the property (not the CPU)
+        return asked
+
+
+def checkpoint_backend(model, backend: str, source: str, device: str, threads: int | None,
+                       streams: int, precision: str, charset=None,
+                       cache: Path | None = None) -> Backend:
+    """A checkpoint's model on ``backend``; ONNX Runtime and OpenVINO get a dynamic ONNX graph
+    exported in memory once (compiled once, reused for every call). With ``cache`` the graph
+    (``charset`` and config in its metadata) is also written there for the next start."""
+    if backend == "torch":
+        return TorchBackend(model, source, threads)
+    threads = threads or cpu_count()
+    from ..export.convert import onnx_bytes
+
+    graph = onnx_bytes(model, fixed_width=False, charset=charset)
+    if cache is not None:
+        _store(cache, graph)
+    label = f"{source} (exported to ONNX in memory)"
+    if backend == "onnx":
+        return OnnxBackend(graph, threads, streams, label)
+    return OpenVinoBackend(graph, device, threads, streams, precision, label)
+
+
+def file_backend(path: Path, backend: str, device: str, threads: int, streams: int,
+                 precision: str, label: str | None = None) -> Backend:
+    """An .onnx or OpenVINO .xml file on ``backend`` (``label`` names it in messages)."""
+    suffix = path.suffix.lower()
+    if suffix == ".xml" and backend != "openvino":
+        raise ModelError(f"{path}: an OpenVINO IR runs only on --backend openvino")
+    if backend == "torch":
+        raise ModelError(f"{path}: the torch backend needs a .pt checkpoint")
+    if suffix == ".xml" and not path.with_suffix(".bin").is_file():
+        raise ModelError(f"{path}: its weights {path.with_suffix('.bin').name} are missing")
+    if backend == "onnx":
+        return OnnxBackend(path, threads, streams, label)
+    return OpenVinoBackend(path, device, threads, streams, precision, label)
+
+
+# --- the export cache: a checkpoint's ONNX graph, kept for the next start -----------------------
+# Reading a .pt with ONNX Runtime or OpenVINO costs a torch import and an ONNX export, about 1 s
+# of a command's start (measured: 0.75 s import, 0.25 s export, on an idle core). The graph is
+# kept in the cache folder under a key of the checkpoint's bytes and the exporting versions, so
+# a later start needs neither torch nor the export.
+CACHE_ENV = "INKREADER_CACHE"  # a folder, or "off"
+CACHE_FORMAT = 1  # bump when the cached graph's form changes
+CACHE_ENTRIES = 4  # checkpoints kept; the least recently used go first
+
+
+def export_cache_path(checkpoint: Path) -> Path | None:
+    """Where ``checkpoint``'s ONNX graph is cached (it may not exist yet); None when the cache
+    is off (``INKREADER_CACHE=off``) or the checkpoint cannot be read."""
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    from .. import __version__
+
+    folder = os.environ.get(CACHE_ENV)
+    if folder is not None and folder.strip().lower() in ("", "off", "0", "no"):
+        return None
+    if folder is None:
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        folder = Path(base) / "inkreader"
+    try:
+        torch_version = version("torch")
+    except PackageNotFoundError:
+        torch_version = "?"
+    digest = hashlib.sha256(f"{CACHE_FORMAT} {__version__} {torch_version}".encode())
+    package = Path(__file__).parents[1]
+    for source in ("export/convert.py", "model.py"):  # a change to the exporter or the network
+        digest.update((package / source).read_bytes())
+    try:
+        with open(checkpoint, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return Path(folder) / f"{digest.hexdigest()[:24]}.onnx"
+
+
+def touch_cached(path: Path) -> None:
+    """Mark a cache entry as just used (the least recently used are removed first)."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
+
+
+def _store(path: Path, graph: bytes) -> None:
+    """Write a cache entry atomically and trim the cache; any failure only skips caching."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(graph)
+        tmp.replace(path)
+        entries = sorted(path.parent.glob("*.onnx"), key=lambda p: p.stat().st_mtime)
+        for old in entries[:-CACHE_ENTRIES]:
+            old.unlink(missing_ok=True)
+    except OSError as exc:
+        log.debug("export cache not written (%s)", exc)
+
+
+def embedded_charset(backend: Backend) -> list[str] | None:
+    """The charset an inkreader export stored in the model's metadata, if any."""
+    raw = backend.metadata.get("inkreader.charset")
+    if not raw:
+        return None
+    try:
+        symbols = json.loads(raw)
+    except ValueError:
+        log.warning("%s: unreadable embedded charset ignored", backend.source)
+        return None
+    return symbols if isinstance(symbols, list) and symbols else None
+
+
+def embedded_reading(backend: Backend) -> Reading:
+    """How an inkreader export's model reads a line (``Reading``, from the model config it
+    stored); ``Reading()``, the reference's, without one. A config that cannot be read, or an
+    x_scale outside ``X_SCALE_RANGE``, is warned about and ignored."""
+    raw = backend.metadata.get("inkreader.config")
+    if not raw:
+        return AS_IS
+    try:
+        config = json.loads(raw)
+        reading = Reading.of(config) if isinstance(config, dict) else None
+    except (ValueError, TypeError):
+        reading = None
+    if reading is None:
+        log.warning("%s: unreadable embedded model config ignored", backend.source)
+        return AS_IS
+    low, high = X_SCALE_RANGE
+    if not low <= reading.x_scale <= high:
+        log.warning("%s: embedded x_scale %s ignored (not within %g-%g)", backend.source,
+                    reading.x_scale, low, high)
+        return replace(reading, x_scale=1.0)
+    return reading

@@ -1,0 +1,515 @@
+"""Recognizer: one object that reads line images with any backend and returns typed results.
+
+    rec = Recognizer.load()                          # the packaged model, fastest backend
+    for r in rec.read_paths(["a.jpg", "b.png"]):     # results in input order
+        print(r.name, r.text, r.confidence, r.error)
+
+The fast path (issue 5): lines are sorted by width and cut into batches of similar width
+(variable width, no padding to 2000); several batches are in flight at once (``streams``), and
+the worker threads decode and prepare the next images while others run inference (OpenCV,
+Pillow, ONNX Runtime and OpenVINO release the GIL). A bad image becomes a result with ``error``
+set; the other lines are still read.
+
+A watchdog (issue 38): a read in which no batch finishes for ``stall_seconds`` (default
+``STALL_SECONDS``, or the environment's ``INKREADER_STALL_SECONDS``; 0 waits for ever) raises
+``BackendStalled`` naming the backend instead of hanging. The workers are daemon threads, so a
+stuck one cannot keep the process from exiting.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..charset import Charset
+from ..decode.greedy import DecodedLine, Decoder, Designated, GreedyDecoder, log_softmax
+from ..decoding import GREEDY, DecodingOptions, default_decoding
+from ..errors import BackendStalled, CharsetError, ImageError, InkreaderError, ModelError
+from ..paths import resolve_model_path
+from ..preprocess import (
+    AS_IS,
+    FIXED_WIDTH,
+    HEIGHT,
+    Line,
+    Reading,
+    pad_width,
+    prepare_line,
+    read_gray,
+    resized_width,
+    shift_rows,
+    stack_lines,
+)
+from .backends import (
+    Backend,
+    checkpoint_backend,
+    cpu_count,
+    embedded_charset,
+    embedded_reading,
+    export_cache_path,
+    file_backend,
+    touch_cached,
+)
+
+log = logging.getLogger(__name__)
+
+# What "auto" runs for a .pt checkpoint (issue 5, docs/inference.md; bench/inference.py
+# --variants re-measures it). Measured 2026-11-24 on this project's 2-core AMD EPYC (AVX-512 with
+# BF16), untrained default model, the 953 Hooker test lines, batch 16, ONE core usable (training
+# pinned to the other, so process CPU time, not wall time): lines per CPU-second of a cold pass
+#   OpenVINO bf16 182, OpenVINO f32 109, ONNX Runtime f32 106-114, PyTorch eager 38.
+# The network is compute-bound (OpenVINO's conv and LSTM kernels run close to its own GEMM
+# ceiling), and bf16 dot products do twice the work per instruction. "auto" precision is
+# OpenVINO's own default: bf16 on CPUs with native bf16 (the reference demo gets bf16 there
+# too), f32 elsewhere; its CER must stay within 0.5 point of f32 (checked by the bench).
+AUTO_BACKEND = "openvino"
+AUTO_PRECISION = "auto"
+EXPLICIT_PRECISION = "f32"  # an explicitly chosen backend keeps exact f32 unless asked
+DEFAULT_BATCH = 16
+MAX_LINE_WIDTH = 32_000  # px at height 96 (16x the reference's 2000): longer is not one line
+# Test-time augmentation (``tta``): every batch is read three times, as it is and shifted up and
+# down by 3 rows (at height 96, the edge rows repeated), and the frame-wise log-posteriors are
+# averaged before decoding; the width is unchanged, so the frames line up. About 3x the model
+# time; docs/decoding.md has what it gains on the Hooker val split.
+TTA_SHIFTS = (0, -3, 3)
+# The watchdog: seconds without a finished batch before a read gives up. A batch takes well under
+# 10 s even beside other work on this project's 2-core machines (16 lines of at most 2,000
+# columns each, or one line of up to MAX_LINE_WIDTH); ten minutes leaves room for a machine
+# slowed many times over, and a deadlocked backend still ends with an error, not for ever.
+STALL_SECONDS = 600.0
+STALL_ENV = "INKREADER_STALL_SECONDS"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif",
+                  ".pbm", ".pgm", ".ppm", ".jp2")
+
+
+@dataclass
+class CharResult:
+    """One recognised character: its confidence in [0, 1] and its x-span [x0, x1) in the
+    original image's pixels."""
+
+    char: str
+    confidence: float
+    x0: int
+    x1: int
+
+
+@dataclass
+class LineResult:
+    """One line image's result, in input order. ``error`` set means no text was read."""
+
+    name: str
+    text: str = ""
+    confidence: float | None = None
+    chars: list[CharResult] = field(default_factory=list)
+    error: str | None = None
+    size: tuple[int, int] | None = None  # (height, width) of the original image
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_json(self) -> dict:
+        """A JSON-ready dict: image, text (None on error), confidence, chars, error."""
+        return {"image": self.name, "text": None if self.error else self.text,
+                "confidence": self.confidence, "chars": [asdict(c) for c in self.chars],
+                "error": self.error, "size": list(self.size) if self.size else None}
+
+
+@dataclass
+class ReadStats:
+    """What the last read did: lines, inference requests, and seconds spent. ``batches`` holds,
+    per request, (lines in it, its padded input width, seconds from the start of preparing its
+    images to the end of decoding its lines: the latency each of its lines saw)."""
+
+    lines: int = 0
+    requests: int = 0
+    infer_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    batches: list[tuple[int, int, float]] = field(default_factory=list)
+
+
+@dataclass
+class _Item:
+    index: int
+    name: str
+    load: Callable[[], np.ndarray]  # -> (H, W) uint8 gray
+    width: int  # estimated width at the model's height, for sorting
+
+
+
+class Recognizer:
+    """Reads line images with one backend; build it with ``Recognizer.load``."""
+
+    def __init__(self, backend: Backend, charset: Charset, *, height: int,
+                 fixed_width: int | None, batch_size: int = DEFAULT_BATCH,
+                 designated: Designated | None = None, decoder: Decoder | None = None,
+                 reading: Reading = AS_IS, tta: bool = False,
+                 stall_seconds: float | None = None):
+        if backend.num_classes is not None and backend.num_classes != charset.num_classes:
+            raise CharsetError(f"the charset has {len(charset)} symbols ({charset.num_classes} "
+                               f"classes with the blank) but {backend.source} outputs "
+                               f"{backend.num_classes} classes")
+        self.backend = backend
+        self.charset = charset
+        self.height = height
+        self.fixed_width = fixed_width
+        # how the model reads a line (variable width only: the fixed width is the reference's)
+        self.reading = AS_IS if fixed_width is not None else reading
+        self.batch_size = backend.static_batch or max(1, batch_size)
+        self.decoder = decoder or GreedyDecoder(charset, designated)
+        self.tta = tta
+        # the options ``load`` built the decoder from (None: a decoder given as it is)
+        self.decoding: DecodingOptions | None = None if decoder else GREEDY.with_(tta=tta)
+        # the watchdog: no finished batch for this long ends a read (0: wait for ever)
+        self.stall_seconds = stall_seconds_default() if stall_seconds is None else stall_seconds
+        self.stats = ReadStats()
+        self._lock = threading.Lock()
+        # At most ``streams`` requests in flight; the extra worker prepares the next batch.
+        self._gate = threading.BoundedSemaphore(backend.streams)
+
+    @classmethod
+    def load(cls, model: str | Path | None = None, backend: str = "auto", device: str = "CPU",
+             fixed_width: bool = False, charlist: str | Path | None = None,
+             batch_size: int = DEFAULT_BATCH, threads: int | None = None,
+             designated: Designated | None = None, streams: int | None = None,
+             precision: str | None = None, decoder: Decoder | None = None,
+             decoding: DecodingOptions | None = None,
+             stall_seconds: float | None = None) -> Recognizer:
+        """Load a .pt checkpoint (None: the packaged default), an .onnx or an OpenVINO .xml.
+
+        ``backend`` "auto" is ONNX Runtime for an .onnx, else OpenVINO (``AUTO_BACKEND``, measured
+        fastest here). ``precision`` (OpenVINO's inference precision: "f32", "bf16", "f16" or
+        "auto" for OpenVINO's own choice) defaults to ``AUTO_PRECISION`` with backend "auto" and
+        to exact "f32" with an explicitly chosen backend.
+        ``threads`` (default: the cores) run as ``streams`` concurrent requests (default: as many
+        as threads, one thread each). A model with a static input width runs at that width and
+        a static batch of 1 line by line; ``fixed_width`` pads every line to the reference's
+        width (2000 or the checkpoint's). ``charlist`` overrides the charset (for .onnx/.xml
+        without an embedded one the GNHK charset is the default); it must fit the class count.
+        ``decoding`` (a ``DecodingOptions``; None: ``default_decoding``, the tuned beam search
+        with the shipped LM and word list, or greedy decoding on the reference contract: fixed
+        width, a model of static width, ``charlist`` or ``designated``) says how lines are
+        decoded and whether with test-time augmentation; ``decoder`` replaces the decoder it
+        builds (``designated`` then belongs to it). ``stall_seconds`` sets the watchdog
+        (default ``STALL_SECONDS`` or ``INKREADER_STALL_SECONDS``; 0: none).
+        """
+        path = resolve_model_path(model)
+        if not path.is_file():
+            raise ModelError(f"{path}: model file not found")
+        suffix = path.suffix.lower()
+        if backend == "auto":
+            backend = "onnx" if suffix == ".onnx" else AUTO_BACKEND
+            precision = precision or AUTO_PRECISION
+        precision = precision or EXPLICIT_PRECISION
+        if backend not in ("torch", "onnx", "openvino"):
+            raise ModelError(f"unknown backend {backend!r} (torch, onnx, openvino or auto)")
+        asked, threads = threads, threads or cpu_count()
+        streams = 1 if backend == "torch" else max(1, min(streams or threads, threads))
+        if suffix in (".onnx", ".xml"):
+            engine = file_backend(path, backend, device, threads, streams, precision)
+            embedded = embedded_charset(engine)
+            own = Charset(tuple(embedded)) if embedded else None
+            charset = _choose_charset(charlist, own, engine.num_classes, path)
+            height = engine.height or HEIGHT
+            width = engine.static_width or (FIXED_WIDTH if fixed_width else None)
+            reading = embedded_reading(engine)
+        else:
+            engine, charset, config = _checkpoint_engine(path, backend, device, threads, asked,
+                                                         streams, precision, charlist)
+            height = config["height"]
+            width = config["fixed_width"] if fixed_width else None
+            reading = Reading.of(config)
+        log.debug("model %s on %s (%d threads, %d streams)", path, backend, threads, streams)
+        if decoding is None:
+            reference = bool(width or engine.static_width or charlist or designated)
+            decoding = default_decoding(reference)
+        rec = cls(engine, charset, height=height, fixed_width=width, batch_size=batch_size,
+                  designated=designated,
+                  decoder=decoder or decoding.decoder(charset, designated), reading=reading,
+                  tta=decoding.tta, stall_seconds=stall_seconds)
+        rec.decoding = None if decoder else decoding
+        return rec
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def read_paths(self, paths: Sequence[str | Path]) -> list[LineResult]:
+        """Read image files; results in input order, a bad file as a result with ``error``."""
+        items = [_Item(i, str(p), _loader(p), self._probe_width(p)) for i, p in enumerate(paths)]
+        return self._read(items)
+
+    def read_arrays(self, images: Sequence[np.ndarray],
+                    names: Sequence[str] | None = None) -> list[LineResult]:
+        """Read (H, W) uint8 grayscale arrays; results in input order."""
+        names = names or [f"<image {i}>" for i in range(len(images))]
+        if len(names) != len(images):
+            raise ValueError(f"{len(images)} images but {len(names)} names")
+        items = []
+        for i, (a, name) in enumerate(zip(images, names, strict=True)):
+            h, w = a.shape[:2] if a.ndim >= 2 and a.size else (1, 0)
+            items.append(_Item(i, name, (lambda a=a: a),
+                               resized_width(h, w, self.height, self.reading.x_scale) if w else 0))
+        return self._read(items)
+
+    def _read(self, items: list[_Item]) -> list[LineResult]:
+        start = time.perf_counter()
+        self.stats = ReadStats(lines=len(items))
+        results: list[LineResult | None] = [None] * len(items)
+        batches = plan_batches([it.width for it in items], self.batch_size,
+                               self.batch_size * max(FIXED_WIDTH, self.fixed_width or 0))
+        # Widest first: OpenVINO grows its buffers when a request is larger than any before; in
+        # ascending order every batch of a cold pass grew them (+40-60% on that batch,
+        # measured), in descending order only the first does.
+        batches.reverse()
+        for chunk in self._run_batches([[items[i] for i in b] for b in batches]):
+            for r_index, result in chunk:
+                results[r_index] = result
+        self.stats.wall_seconds = time.perf_counter() - start
+        return results  # type: ignore[return-value]  # every index was filled
+
+    def _run_batches(self, batches: list[list[_Item]]) -> Iterator[list[tuple[int, LineResult]]]:
+        """``_read_batch`` of every batch on streams + 1 daemon threads (one prepares a batch
+        while ``streams`` run inference), yielded as they finish, under the watchdog."""
+        todo: queue.SimpleQueue = queue.SimpleQueue()
+        for batch in batches:
+            todo.put(batch)
+        done: queue.SimpleQueue = queue.SimpleQueue()
+        stop = threading.Event()
+
+        def work() -> None:
+            while not stop.is_set():
+                try:
+                    batch = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    done.put((None, self._read_batch(batch)))
+                except Exception as exc:  # re-raised on the calling thread
+                    done.put((exc, None))
+                    return
+
+        workers = [threading.Thread(target=work, name=f"ink_{k}", daemon=True)
+                   for k in range(min(len(batches), self.backend.streams + 1))]
+        for t in workers:
+            t.start()
+        timeout = self.stall_seconds if self.stall_seconds > 0 else None
+        for finished in range(len(batches)):
+            try:
+                error, chunk = done.get(timeout=timeout)
+            except queue.Empty:
+                stop.set()
+                raise BackendStalled(self._stall_message(finished, len(batches))) from None
+            if error is not None:
+                stop.set()  # the others finish their batch, so no request outlives this call
+                for t in workers:
+                    t.join(timeout)
+                raise error
+            yield chunk
+
+    def _stall_message(self, finished: int, total: int) -> str:
+        b = self.backend
+        return (f"the {b.name} backend ({b.source}) made no progress for "
+                f"{self.stall_seconds:g} s ({finished} of {total} batches read): its inference "
+                f"threads are stuck; set {STALL_ENV} to wait longer (0: for ever)")
+
+    def _read_batch(self, items: list[_Item]) -> list[tuple[int, LineResult]]:
+        start = time.perf_counter()
+        out, good = [], []
+        for it in items:
+            try:
+                good.append((it, self._prepare(it)))
+            except ImageError as exc:
+                out.append((it.index, LineResult(it.name, error=str(exc))))
+        if not good:
+            return out
+        batch = stack_lines([ln.pixels for _, ln in good])  # (B, 1, H, W)
+        if self.backend.static_batch and len(good) < self.backend.static_batch:
+            # A model with a static batch > 1 needs full batches: repeat the last line.
+            fill = np.repeat(batch[-1:], self.backend.static_batch - len(good), axis=0)
+            batch = np.concatenate([batch, fill])
+        with self._gate:
+            t0 = time.perf_counter()
+            logits = self._infer(batch)  # (T, B, C)
+            seconds = time.perf_counter() - t0
+        with self._lock:
+            self.stats.requests += 1
+            self.stats.infer_seconds += seconds
+        if logits.ndim != 3 or logits.shape[1] != len(batch):
+            raise ModelError(f"{self.backend.source}: output shape {logits.shape} is not "
+                             f"(T, {len(batch)}, C)")
+        if logits.shape[2] != self.charset.num_classes:
+            raise CharsetError(f"{self.backend.source} outputs {logits.shape[2]} classes but "
+                               f"the charset has {len(self.charset)} symbols + blank")
+        stride = batch.shape[3] / logits.shape[0]  # input columns per frame (8 here)
+        for col, (it, line) in enumerate(good):
+            frames = logits.shape[0]
+            if self.fixed_width is None:  # only the line's own frames, not the batch padding
+                frames = min(frames, math.ceil(pad_width(line.width, None) / stride))
+            decoded = self.decoder.decode(logits[:frames, col])
+            out.append((it.index, _result(it.name, decoded, line, stride, self.charset)))
+        with self._lock:
+            self.stats.batches.append((len(good), batch.shape[3], time.perf_counter() - start))
+        return out
+
+    def _infer(self, batch: np.ndarray) -> np.ndarray:
+        """(B, 1, H, W) -> (T, B, C) logits; with ``tta`` the mean log-posteriors of the
+        shifted copies (``TTA_SHIFTS``)."""
+        if not self.tta:
+            return self.backend.run(batch)
+        runs = [log_softmax(self.backend.run(shift_rows(batch, dy))) for dy in TTA_SHIFTS]
+        return np.mean(runs, axis=0)
+
+    def _prepare(self, item: _Item) -> Line:
+        gray = item.load()
+        if gray.ndim != 2 or gray.size == 0:
+            raise ImageError(f"{item.name}: expected a non-empty (H, W) gray image, got shape "
+                             f"{gray.shape}")
+        width = resized_width(*gray.shape, self.height, self.reading.x_scale)
+        if self.backend.static_width and width > self.backend.static_width:
+            raise ImageError(f"{item.name}: {width} px wide at height {self.height}, wider than "
+                             f"the model's fixed input width {self.backend.static_width}")
+        if width > MAX_LINE_WIDTH:
+            raise ImageError(f"{item.name}: {width} px wide at height {self.height} (limit "
+                             f"{MAX_LINE_WIDTH:,}): not a single text line; cut it into lines")
+        return prepare_line(gray, self.height, self.fixed_width, item.name, self.reading)
+
+    def _probe_width(self, path: str | Path) -> int:
+        """The width at the model's height from the image header alone (for sorting; a file
+        that cannot be probed sorts first and fails properly when read)."""
+        from PIL import Image
+
+        try:
+            with Image.open(path) as im:
+                w, h = im.size
+            return resized_width(h, w, self.height, self.reading.x_scale)
+        except Exception:
+            return 0
+
+
+def stall_seconds_default() -> float:
+    """``STALL_SECONDS``, or ``INKREADER_STALL_SECONDS`` from the environment (0: no watchdog)."""
+    raw = os.environ.get(STALL_ENV, "").strip()
+    if not raw:
+        return STALL_SECONDS
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:  # also NaN
+        raise InkreaderError(f"{STALL_ENV}={raw!r}: expected seconds >= 0 (0: no watchdog)")
+    return seconds
+
+
+def _checkpoint_engine(path: Path, backend: str, device: str, threads: int, asked: int | None,
+                       streams: int, precision: str,
+                       charlist: str | Path | None) -> tuple[Backend, Charset, dict]:
+    """A .pt checkpoint on ``backend``: its cached ONNX export when there is one (no torch
+    import, no export), else the checkpoint itself (exported in memory and cached for the next
+    start). Returns the engine, the charset and the model config (as a dict)."""
+    from dataclasses import asdict
+
+    cache = export_cache_path(path) if backend != "torch" else None
+    if cache is not None and cache.is_file():
+        try:
+            engine = file_backend(cache, backend, device, threads, streams, precision,
+                                  label=f"{path} (cached ONNX export {cache})")
+            config = json.loads(engine.metadata["inkreader.config"])
+            symbols = embedded_charset(engine)
+            if not symbols:
+                raise KeyError("no embedded charset")
+            own = Charset(tuple(symbols))
+            touch_cached(cache)
+            return engine, _choose_charset(charlist, own, engine.num_classes, path), config
+        except (ModelError, KeyError, ValueError) as exc:  # a damaged entry: export anew
+            log.warning("ignoring the cached export %s (%s)", cache, exc)
+            cache.unlink(missing_ok=True)
+    from ..model import load_checkpoint
+
+    net, own, _ = load_checkpoint(path)
+    charset = _choose_charset(charlist, own, net.config.num_classes, path)
+    # torch's thread count is process-wide: change it only when the caller asked.
+    engine = checkpoint_backend(net, backend, str(path), device,
+                                asked if backend == "torch" else threads, streams, precision,
+                                charset=own, cache=cache)
+    return engine, charset, asdict(net.config)
+
+
+def plan_batches(widths: Sequence[int], batch_size: int, max_columns: int) -> list[list[int]]:
+    """Indices sorted by width and cut into batches of at most ``batch_size`` lines and
+    ``max_columns`` padded columns; a batch also ends where the next line is over 1.5x the
+    batch's narrowest, which keeps edge padding under a third of a batch."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in sorted(range(len(widths)), key=lambda j: widths[j]):
+        w = pad_width(widths[i], None)
+        first = pad_width(widths[current[0]], None) if current else w
+        if current and (len(current) == batch_size or (len(current) + 1) * w > max_columns
+                        or w > 1.5 * first):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _loader(path: str | Path) -> Callable[[], np.ndarray]:
+    return lambda: read_gray(path)
+
+
+def _choose_charset(charlist: str | Path | None, own: Charset | None,
+                    num_classes: int | None, model: Path) -> Charset:
+    """--charlist, else the model's own charset, else GNHK; it must fit the class count (the
+    reference demo's check: len(charlist) + 1 == classes)."""
+    if charlist is not None:
+        charset, origin, hint = Charset.load(charlist), f"charlist {charlist}", ""
+    elif own is not None:
+        charset, origin, hint = own, "the model's own charset", ""
+    else:
+        charset, origin = Charset.gnhk(), "the default GNHK charlist"
+        hint = " (give the model's charlist with --charlist)"
+    if num_classes is not None and charset.num_classes != num_classes:
+        raise CharsetError(f"{origin} has {len(charset)} symbols, {charset.num_classes} classes "
+                           f"with the blank, but the model {model} has {num_classes} classes"
+                           + hint)
+    return charset
+
+
+def _result(name: str, decoded: DecodedLine, line: Line, stride: float,
+            charset: Charset) -> LineResult:
+    """Frame spans -> x-spans in the original image: frame t covers input columns
+    [t * stride, (t + 1) * stride) at the model's height, less ``line.shift``, times
+    ``line.scale``, clamped."""
+    height, width = line.source_size
+    chars = []
+    for k, (s, e), conf in zip(decoded.classes, decoded.spans, decoded.char_confidences,
+                               strict=True):
+        x0 = min(max(0, int((s * stride - line.shift) * line.scale)), width - 1)
+        x1 = min(max(math.ceil((e * stride - line.shift) * line.scale), x0 + 1), width)
+        chars.append(CharResult(charset.symbols[k - 1], float(conf), x0, x1))
+    return LineResult(name, decoded.text, decoded.confidence, chars, size=(height, width))
+
+
+def expand_inputs(inputs: Sequence[str | Path]) -> list[Path | LineResult]:
+    """Command-line inputs -> image paths: a folder becomes its image files (sorted, by
+    extension, not recursive); an empty folder becomes an error result in its place; any other
+    path is kept as given (a missing file fails when read)."""
+    out: list[Path | LineResult] = []
+    for raw in inputs:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir()
+                           if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+            message = f"{p}: no image files in this folder ({', '.join(IMAGE_SUFFIXES)})"
+            out.extend(found or [LineResult(str(p), error=message)])
+        else:
+            out.append(p)
+    return out

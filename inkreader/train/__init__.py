@@ -1,0 +1,2 @@
+"""Training: the config, the prepared lines, the loop, the run's state, augmentation, averaging,
+the read scale."""
