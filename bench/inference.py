@@ -39,7 +39,8 @@ sys.path.insert(0, str(ROOT))
 
 from inference_report import Row, machine_info, render, update_doc  # noqa: E402
 
-from inkreader.data.datasets import LineSample, load_dataset  # noqa: E402
+from inkreader.data.datasets import load_dataset  # noqa: E402
+from inkreader.data.sample import LineSample  # noqa: E402
 from inkreader.metrics import ErrorRates  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "hooker" / "lines.tsv"

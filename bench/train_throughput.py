@@ -17,9 +17,9 @@ import torch
 
 from inkreader.charset import Charset
 from inkreader.model import HandwritingRecognizer
+from inkreader.runtime.backends import cpu_count
 from inkreader.train.config import DataSource
 from inkreader.train.data import collate, load_source
-from inkreader.train.fit import available_cores
 
 
 def measure(model, batches, seconds: float, bf16: bool, nhwc: bool = True) -> float:
@@ -55,11 +55,11 @@ def main() -> None:
     ap.add_argument("--nchw", action="store_true",
                     help="also measure the default NCHW layout (training uses NHWC)")
     args = ap.parse_args()
-    torch.set_num_threads(available_cores())
+    torch.set_num_threads(cpu_count())
     src = load_source(DataSource("../shared/data/hooker/lines.tsv", split="train", limit=600),
                       Charset.gnhk(), 96, 1600, show_progress=False)
     widths = src.widths
-    print(f"machine: {platform.processor() or platform.machine()}, {available_cores()} cores, "
+    print(f"machine: {platform.processor() or platform.machine()}, {cpu_count()} cores, "
           f"torch {torch.__version__}; lines: 600 Hooker train lines, median width "
           f"{int(np.median(widths))} px at height 96")
     print("| batch | precision | layout | lines/s | peak RSS (MB) |")

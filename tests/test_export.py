@@ -14,7 +14,6 @@ from inkreader.charset import Charset
 from inkreader.cli import main
 from inkreader.errors import ModelError
 from inkreader.export.convert import (
-    CHARSET_KEY,
     export_onnx,
     export_openvino,
     ir_parameter_count,
@@ -23,6 +22,7 @@ from inkreader.export.convert import (
     verify_export,
 )
 from inkreader.model import ModelConfig, save_checkpoint
+from inkreader.runtime.graph import CHARSET_KEY
 
 from .conftest import SAMPLE_LINE, SHARED
 from .test_model import busy_model

@@ -11,9 +11,10 @@ import onnx
 import pytest
 
 from inkreader.charset import Charset
-from inkreader.export.convert import CONFIG_KEY, export_onnx, export_openvino
+from inkreader.export.convert import export_onnx, export_openvino
 from inkreader.model import ModelConfig, load_checkpoint, save_checkpoint
 from inkreader.preprocess import AS_IS, Reading
+from inkreader.runtime.graph import CONFIG_KEY
 from inkreader.runtime.recognizer import Recognizer
 from inkreader.train.fit import fit
 

@@ -13,6 +13,7 @@ import sys
 
 from ..batch.run import DEFAULT_TASK_SIZE, KINDS, ReadSpec, Summary, run_batch
 from ..decoding import DecodingOptions
+from ..runtime.backends import BACKENDS
 from .decoding import add_decoding_arguments, decoding_options
 
 
@@ -40,7 +41,7 @@ def add_arguments(p) -> None:
     p.add_argument("-m", "--model", help="a .pt, .onnx or OpenVINO .xml model (default: the "
                    "packaged model); on a cluster the path must exist on every worker")
     p.add_argument("-b", "--backend", default="auto",
-                   choices=("auto", "torch", "onnx", "openvino"))
+                   choices=("auto", *BACKENDS))
     add_decoding_arguments(p)
 
 

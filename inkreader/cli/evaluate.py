@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InkreaderError
+from ..runtime.backends import BACKENDS
 from .decoding import add_decoding_arguments, decoding_options
 
 
@@ -24,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "counts the same)")
     p.add_argument("--model", help=".pt checkpoint, .onnx or OpenVINO .xml (default: the "
                                     "packaged model)")
-    p.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx", "openvino"))
+    p.add_argument("--backend", default="auto", choices=("auto", *BACKENDS))
     p.add_argument("--fixed-width", action="store_true",
                    help="the reference contract: pad every line to 2000 px and leave out lines "
                         "wider than that at height 96, as the reference did")

@@ -19,6 +19,7 @@ import json
 import sys
 
 from ..errors import InkreaderError
+from ..runtime.backends import BACKENDS
 from ..runtime.recognizer import DEFAULT_BATCH, LineResult, ReadStats, Recognizer, expand_inputs
 from .decoding import add_decoding_arguments, decoding_options
 
@@ -33,7 +34,7 @@ def add_arguments(p) -> None:
     p.add_argument("-m", "--model", help="a .pt checkpoint, an .onnx, or an OpenVINO .xml IR "
                    "(official OMZ IRs included); default: the packaged model")
     p.add_argument("-b", "--backend", default="auto",
-                   choices=("auto", "torch", "onnx", "openvino"),
+                   choices=("auto", *BACKENDS),
                    help="auto: OpenVINO for an .xml, else the fastest measured here")
     p.add_argument("-d", "--device", default="CPU", help="OpenVINO device (default CPU)")
     p.add_argument("-cl", "--charlist", help="charlist file, one symbol a line (default: the "

@@ -20,6 +20,7 @@ from ..errors import InkreaderError
 from ..pages.reader import PageResult, read_page_files
 from ..pages.writer import FORMATS, draw, render
 from ..preprocess import read_gray
+from ..runtime.backends import BACKENDS
 from ..runtime.recognizer import LineResult, Recognizer, expand_inputs
 from .decoding import add_decoding_arguments, decoding_options
 
@@ -38,7 +39,7 @@ def add_arguments(p) -> None:
     p.add_argument("-m", "--model", help="a .pt, .onnx or OpenVINO .xml model (default: the "
                    "packaged model)")
     p.add_argument("-b", "--backend", default="auto",
-                   choices=("auto", "torch", "onnx", "openvino"))
+                   choices=("auto", *BACKENDS))
     add_decoding_arguments(p)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 
+from ..runtime.backends import BACKENDS
 from ..serve.app import ServeConfig
 from .decoding import add_decoding_arguments, decoding_options
 
@@ -23,7 +24,7 @@ def add_arguments(p) -> None:
     p.add_argument("-m", "--model", help="a .pt, .onnx or OpenVINO .xml model (default: the "
                    "packaged model)")
     p.add_argument("-b", "--backend", default="auto",
-                   choices=("auto", "torch", "onnx", "openvino"))
+                   choices=("auto", *BACKENDS))
     p.add_argument("--max-upload-mb", type=float, default=d.max_upload_mb,
                    help=f"largest upload accepted (default {d.max_upload_mb:g} MB; 413 above)")
     p.add_argument("--max-pixels", type=int, default=d.max_pixels,

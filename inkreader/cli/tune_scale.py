@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..runtime.backends import BACKENDS
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..train.scale import DEFAULT_SCALES
@@ -23,7 +25,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    metavar="S", help="scales to try (default: %(default)s)")
     p.add_argument("--out", required=True, type=Path,
                    help="the checkpoint with the best scale (.pt; the input is never changed)")
-    p.add_argument("--backend", default="auto", choices=("auto", "torch", "onnx", "openvino"))
+    p.add_argument("--backend", default="auto", choices=("auto", *BACKENDS))
     p.add_argument("--force", action="store_true", help="overwrite an existing --out")
 
 

@@ -29,7 +29,7 @@ from lxml import etree
 
 from ..errors import DatasetError, ImageError
 from ..preprocess import read_gray
-from .datasets import LineSample
+from .sample import LineSample
 
 log = logging.getLogger(__name__)
 

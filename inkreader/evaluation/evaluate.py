@@ -23,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.datasets import LineSample, holdout, load_dataset
+from ..data.datasets import holdout, load_dataset
 from ..data.gnhk import too_wide
 from ..data.pagexml import PageImages, line_image, scan_page_folder
+from ..data.sample import LineSample
 from ..errors import DatasetError, ImageError
 from ..metrics import ErrorRates
 

@@ -13,71 +13,22 @@ import io
 import json
 import logging
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..charset import Charset
 from ..errors import ModelError
 from ..model import HandwritingRecognizer
+from ..runtime.graph import CHARSET_KEY, CONFIG_KEY, INPUT_NAME, OUTPUT_NAME, onnx_bytes
 
 log = logging.getLogger(__name__)
 
-INPUT_NAME = "actual_input"  # the official IR's names (SPEC.md)
-OUTPUT_NAME = "output"
-OPSET = 17
 # Max |logit difference| accepted against PyTorch, per unit of logit scale (the largest |logit|,
 # at least 1): float32 sums over 250 LSTM steps drift in proportion to the logits' size.
 PARITY_TOLERANCE = 1e-3
-CHARSET_KEY = "inkreader.charset"  # ONNX metadata / OpenVINO rt_info: the charset as a JSON list
-CONFIG_KEY = "inkreader.config"
 _WEIGHT_OPS = {"Convolution", "MatMul", "LSTMSequence", "LSTMCell", "GRUSequence", "RNNSequence"}
-
-
-def onnx_bytes(model: HandwritingRecognizer, fixed_width: bool,
-               charset: Charset | None = None) -> bytes:
-    """Trace ``model`` to an ONNX graph in memory.
-
-    The TorchScript exporter (``dynamo=False``) is used on purpose: it emits one ONNX ``LSTM`` node
-    per layer with packed weight initializers and folds BatchNorm into the convs, so the graph has
-    exactly ``model.exported_parameters()`` parameters, like the reference IR. The torch.export
-    exporter (torch 2.13) slices the LSTM weights at run time instead.
-    """
-    cfg = model.config
-    width = cfg.fixed_width if fixed_width else 32 * cfg.stride
-    batch = 1 if fixed_width else 2
-    dummy = torch.full((batch, 1, cfg.height, width), 255.0)
-    dynamic = None if fixed_width else {INPUT_NAME: {0: "batch", 3: "width"},
-                                        OUTPUT_NAME: {0: "frames", 1: "batch"}}
-    buf = io.BytesIO()
-    was_training = model.training
-    model.eval()
-    try:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")  # the exporter's deprecation and LSTM-batch notes
-            torch.onnx.export(model, (dummy,), buf, input_names=[INPUT_NAME],
-                              output_names=[OUTPUT_NAME], dynamic_axes=dynamic,
-                              opset_version=OPSET, do_constant_folding=True, dynamo=False)
-    finally:
-        model.train(was_training)
-    if charset is None:
-        return buf.getvalue()
-    import onnx
-
-    proto = onnx.load_from_string(buf.getvalue())
-    _set_metadata(proto, charset, model)
-    return proto.SerializeToString()
-
-
-def _set_metadata(proto, charset: Charset, model: HandwritingRecognizer) -> None:
-    from dataclasses import asdict
-    for key, value in ((CHARSET_KEY, json.dumps(list(charset.symbols), ensure_ascii=False)),
-                       (CONFIG_KEY, json.dumps(asdict(model.config)))):
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value
 
 
 def _check_target(path: Path, suffix: str, force: bool) -> list[Path]:

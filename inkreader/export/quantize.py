@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from ..charset import Charset
-from ..data.datasets import LineSample, load_dataset
+from ..data.datasets import load_dataset
+from ..data.sample import LineSample
 from ..errors import DatasetError, ImageError, ModelError
 from ..preprocess import AS_IS, Reading
 
@@ -93,7 +94,7 @@ def quantize_openvino(model, charset: Charset, out: str | Path, samples: list[Li
     import openvino as ov
     from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, OverflowFix
 
-    from .convert import CHARSET_KEY, CONFIG_KEY, onnx_bytes
+    from ..runtime.graph import CHARSET_KEY, CONFIG_KEY, onnx_bytes
 
     out = Path(out)
     if out.suffix.lower() != ".xml":
@@ -128,11 +129,6 @@ def quantize_openvino(model, charset: Charset, out: str | Path, samples: list[Li
     tmp.with_suffix(".bin").replace(out.with_suffix(".bin"))
     tmp.replace(out)  # the .xml finds its weights by name: <stem>.bin
     return out
-
-
-def is_quantized(ir) -> bool:
-    """True if an ``openvino.Model`` holds FakeQuantize ops (an INT8 model)."""
-    return any(op.get_type_name() == "FakeQuantize" for op in ir.get_ordered_ops())
 
 
 # --- checking an INT8 IR against the checkpoint ---------------------------------------------
@@ -182,7 +178,7 @@ def check_int8(model, charset: Charset, path: str | Path, images: list[Path]) ->
     from ..decode.greedy import greedy_decode
     from ..preprocess import prepare_line, read_gray, stack_lines
     from ..runtime.backends import OpenVinoBackend, TorchBackend
-    from .convert import INPUT_NAME, OUTPUT_NAME
+    from ..runtime.graph import INPUT_NAME, OUTPUT_NAME
 
     c = Int8Check(Path(path))
     ir = ov.Core().read_model(str(path))

@@ -34,6 +34,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..preprocess import AS_IS, X_SCALE_RANGE, Reading
+from .graph import CHARSET_KEY, CONFIG_KEY, is_quantized, onnx_bytes
 
 log = logging.getLogger(__name__)
 
@@ -182,11 +183,9 @@ class OpenVinoBackend(Backend):
         # An IR keeps inkreader's keys at the top of its rt_info; an ONNX file read by OpenVINO
         # shows its metadata_props under "framework".
         self.metadata = {key: str(model.get_rt_info(where).astype(str))
-                         for key in ("inkreader.charset", "inkreader.config")
+                         for key in (CHARSET_KEY, CONFIG_KEY)
                          for where in ([key], ["framework", key]) if model.has_rt_info(where)}
         if precision == "auto":
-            from ..export.quantize import is_quantized
-
             # INT8 runs best beside f32: with bf16, reorders surround every quantised op
             # (quantize.py has the figures). Otherwise OpenVINO's own choice.
             precision = "f32" if is_quantized(model) else "auto"
@@ -249,8 +248,6 @@ def checkpoint_backend(model, backend: str, source: str, device: str, threads: i
     if backend == "torch":
         return TorchBackend(model, source, threads)
     threads = threads or cpu_count()
-    from ..export.convert import onnx_bytes
-
     graph = onnx_bytes(model, fixed_width=False, charset=charset)
     if cache is not None:
         _store(cache, graph)
@@ -305,7 +302,7 @@ def export_cache_path(checkpoint: Path) -> Path | None:
         torch_version = "?"
     digest = hashlib.sha256(f"{CACHE_FORMAT} {__version__} {torch_version}".encode())
     package = Path(__file__).parents[1]
-    for source in ("export/convert.py", "model.py"):  # a change to the exporter or the network
+    for source in ("runtime/graph.py", "model.py"):  # a change to the tracing or the network
         digest.update((package / source).read_bytes())
     try:
         with open(checkpoint, "rb") as f:
@@ -338,7 +335,7 @@ def _store(path: Path, graph: bytes) -> None:
 
 def embedded_charset(backend: Backend) -> list[str] | None:
     """The charset an inkreader export stored in the model's metadata, if any."""
-    raw = backend.metadata.get("inkreader.charset")
+    raw = backend.metadata.get(CHARSET_KEY)
     if not raw:
         return None
     try:
@@ -353,7 +350,7 @@ def embedded_reading(backend: Backend) -> Reading:
     """How an inkreader export's model reads a line (``Reading``, from the model config it
     stored); ``Reading()``, the reference's, without one. A config that cannot be read, or an
     x_scale outside ``X_SCALE_RANGE``, is warned about and ignored."""
-    raw = backend.metadata.get("inkreader.config")
+    raw = backend.metadata.get(CONFIG_KEY)
     if not raw:
         return AS_IS
     try:

@@ -50,6 +50,7 @@ from ..preprocess import (
     stack_lines,
 )
 from .backends import (
+    BACKENDS,
     Backend,
     checkpoint_backend,
     cpu_count,
@@ -210,7 +211,7 @@ class Recognizer:
             backend = "onnx" if suffix == ".onnx" else AUTO_BACKEND
             precision = precision or AUTO_PRECISION
         precision = precision or EXPLICIT_PRECISION
-        if backend not in ("torch", "onnx", "openvino"):
+        if backend not in BACKENDS:
             raise ModelError(f"unknown backend {backend!r} (torch, onnx, openvino or auto)")
         asked, threads = threads, threads or cpu_count()
         streams = 1 if backend == "torch" else max(1, min(streams or threads, threads))

@@ -23,7 +23,8 @@ import numpy as np
 from rapidfuzz.distance import Levenshtein
 
 from ..charset import Charset
-from ..data.datasets import LineSample, ctc_feasible
+from ..data.datasets import ctc_feasible
+from ..data.sample import LineSample
 from ..decode.greedy import aligned_spans, ctc_align, greedy_decode
 from ..errors import DatasetError
 from ..preprocess import HEIGHT, read_gray, resize_to_height

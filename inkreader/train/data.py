@@ -26,8 +26,9 @@ import torch
 from tqdm import tqdm
 
 from ..charset import Charset
-from ..data.datasets import LineSample, ctc_feasible, holdout, load_dataset
+from ..data.datasets import ctc_feasible, holdout, load_dataset
 from ..data.pagexml import PageImages, line_image
+from ..data.sample import LineSample
 from ..errors import DatasetError, InkreaderError
 from ..preprocess import AS_IS, STRIDE, Reading, pad_width, stack_lines, upright
 from .augment import DEFAULT, AugmentConfig, augment_line

@@ -26,18 +26,12 @@ from ..decode.greedy import greedy_decode
 from ..errors import TrainingStopped
 from ..metrics import ErrorRates
 from ..model import HandwritingRecognizer, save_checkpoint
+from ..runtime.backends import cpu_count
 from .config import TrainConfig, dump_config
 from .data import BatchDataset, LoadedSource, collate, epoch_plan, load_source
 from .run import Run, make_optimizer
 
 log = logging.getLogger(__name__)
-
-
-def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def native_bf16() -> bool:
@@ -122,7 +116,7 @@ def _fit(cfg: TrainConfig, stop: _StopOnSignal) -> Path:
     warning = precision_warning(cfg.precision, native_bf16())
     if warning and rank == 0:
         log.warning(warning)
-    torch.set_num_threads(cfg.threads or max(1, available_cores() // world))
+    torch.set_num_threads(cfg.threads or max(1, cpu_count() // world))
     run = _start(cfg, rank, world)
     sources, vals = _load_lines(cfg, run)
     model = run.model

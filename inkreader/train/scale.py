@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..data.datasets import LineSample
+from ..data.sample import LineSample
 from ..errors import DatasetError, ModelError
 from ..evaluation.evaluate import evaluate
 from ..export.quantize import FORBIDDEN_SPLITS

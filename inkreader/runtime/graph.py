@@ -1,0 +1,73 @@
+"""The graph a model runs as outside PyTorch: its input/output names (the reference's), the
+metadata keys that carry the charset and the model config, tracing a checkpoint's model to ONNX
+in memory, and telling an INT8 OpenVINO model. The runtime reads checkpoints through it and the
+exporter writes files with it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import warnings
+from typing import TYPE_CHECKING
+
+from ..charset import Charset
+
+if TYPE_CHECKING:
+    from ..model import HandwritingRecognizer
+
+INPUT_NAME = "actual_input"  # the official IR's names (SPEC.md)
+OUTPUT_NAME = "output"
+OPSET = 17
+CHARSET_KEY = "inkreader.charset"  # ONNX metadata / OpenVINO rt_info: the charset as a JSON list
+CONFIG_KEY = "inkreader.config"
+
+
+def onnx_bytes(model: HandwritingRecognizer, fixed_width: bool,
+               charset: Charset | None = None) -> bytes:
+    """Trace ``model`` to an ONNX graph in memory.
+
+    The TorchScript exporter (``dynamo=False``) is used on purpose: it emits one ONNX ``LSTM`` node
+    per layer with packed weight initializers and folds BatchNorm into the convs, so the graph has
+    exactly ``model.exported_parameters()`` parameters, like the reference IR. The torch.export
+    exporter (torch 2.13) slices the LSTM weights at run time instead.
+    """
+    import torch
+
+    cfg = model.config
+    width = cfg.fixed_width if fixed_width else 32 * cfg.stride
+    batch = 1 if fixed_width else 2
+    dummy = torch.full((batch, 1, cfg.height, width), 255.0)
+    dynamic = None if fixed_width else {INPUT_NAME: {0: "batch", 3: "width"},
+                                        OUTPUT_NAME: {0: "frames", 1: "batch"}}
+    buf = io.BytesIO()
+    was_training = model.training
+    model.eval()
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")  # the exporter's deprecation and LSTM-batch notes
+            torch.onnx.export(model, (dummy,), buf, input_names=[INPUT_NAME],
+                              output_names=[OUTPUT_NAME], dynamic_axes=dynamic,
+                              opset_version=OPSET, do_constant_folding=True, dynamo=False)
+    finally:
+        model.train(was_training)
+    if charset is None:
+        return buf.getvalue()
+    import onnx
+
+    proto = onnx.load_from_string(buf.getvalue())
+    _set_metadata(proto, charset, model)
+    return proto.SerializeToString()
+
+
+def _set_metadata(proto, charset: Charset, model: HandwritingRecognizer) -> None:
+    from dataclasses import asdict
+    for key, value in ((CHARSET_KEY, json.dumps(list(charset.symbols), ensure_ascii=False)),
+                       (CONFIG_KEY, json.dumps(asdict(model.config)))):
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+
+
+def is_quantized(ir) -> bool:
+    """True if an ``openvino.Model`` holds FakeQuantize ops (an INT8 model)."""
+    return any(op.get_type_name() == "FakeQuantize" for op in ir.get_ordered_ops())
