@@ -36,7 +36,7 @@ from pathlib import Path
 # bench/decoding.py, beside this script (a script's folder is on sys.path when it runs)
 from decoding import HOOKER, machine, split_lines
 
-from inkreader.decoding import GREEDY, DecodingOptions
+from inkreader.decode.options import GREEDY, DecodingOptions
 from inkreader.metrics import ErrorRates
 from inkreader.runtime.recognizer import Recognizer
 

@@ -7,7 +7,7 @@ sees exactly the logits ``inkreader read`` would); the decoders then run on thos
 only their own CPU time is counted. ``--tune`` chooses the LM weight and the blank penalty,
 then the word list's penalty, on the val split ONLY (a small grid, best val CER), prints the
 grids, and measures every decoder on test with what it chose; put the chosen values in
-``inkreader/decoding.py`` (the one place the defaults live). ``--tta`` also reads every line
+``inkreader/decode/options.py`` (the one place the defaults live). ``--tta`` also reads every line
 as ``--tta`` does (shifted up and down, mean log-posteriors). Run from the repository root on a
 core of its own:
 
@@ -34,7 +34,7 @@ from python_beam import BeamDecoder as PythonBeamDecoder
 from inkreader.decode.greedy import GreedyDecoder
 from inkreader.decode.lexicon import Lexicon
 from inkreader.decode.lm import CharLM, resolve_lm_path
-from inkreader.decoding import GREEDY, DecodingOptions
+from inkreader.decode.options import GREEDY, DecodingOptions
 from inkreader.metrics import ErrorRates
 from inkreader.runtime.recognizer import Recognizer
 

@@ -17,8 +17,8 @@ __version__ = "0.1.0"
 
 # The Python API (inkreader.api), imported when first used so that `import inkreader` stays
 # light (the CLI imports only what a command needs).
-_API = {"load": ".api", "Reader": ".api", "DecodingOptions": ".decoding",
-        "GREEDY": ".decoding", "LineResult": ".runtime.recognizer",
+_API = {"load": ".api", "Reader": ".api", "DecodingOptions": ".decode.options",
+        "GREEDY": ".decode.options", "LineResult": ".runtime.recognizer",
         "CharResult": ".runtime.recognizer", "PageResult": ".pages.reader"}
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .decoding import DecodingOptions
+from .decode.options import DecodingOptions
 from .errors import ImageError
 from .pages.reader import PageResult, read_page_arrays, read_page_files
 from .runtime.recognizer import LineResult, Recognizer

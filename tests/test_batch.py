@@ -20,7 +20,7 @@ import pytest
 from inkreader.batch.run import ReadSpec, guess_kind, run_batch
 from inkreader.batch.store import Store
 from inkreader.cli import main
-from inkreader.decoding import GREEDY
+from inkreader.decode.options import GREEDY
 
 from .conftest import SHARED
 

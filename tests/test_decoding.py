@@ -18,7 +18,7 @@ from inkreader.cli.decoding import add_decoding_arguments, decoding_options
 from inkreader.decode.beam import BeamDecoder, load_kenlm
 from inkreader.decode.greedy import GreedyDecoder, greedy_decode
 from inkreader.decode.lm import CharLM, build_lm, default_lm_path
-from inkreader.decoding import GREEDY, DecodingOptions, default_decoding
+from inkreader.decode.options import GREEDY, DecodingOptions, default_decoding
 from inkreader.errors import InkreaderError
 from inkreader.metrics import ErrorRates
 from inkreader.runtime.recognizer import Recognizer

@@ -13,7 +13,7 @@ import pytest
 from inkreader.charset import Charset
 from inkreader.cli import main
 from inkreader.decode.greedy import DecodedLine
-from inkreader.decoding import GREEDY, DecodingOptions
+from inkreader.decode.options import GREEDY, DecodingOptions
 from inkreader.errors import InkreaderError
 from inkreader.pages.draw import COLOURS, draw_line, draw_outputs, save_drawing
 from inkreader.preprocess import Line

@@ -13,7 +13,7 @@ import pytest
 
 from inkreader.charset import Charset
 from inkreader.cli import main
-from inkreader.decoding import GREEDY, DecodingOptions
+from inkreader.decode.options import GREEDY, DecodingOptions
 from inkreader.errors import DatasetError
 from inkreader.evaluation.evaluate import Evaluation, LineRecord, read_report, write_report
 from inkreader.runtime.recognizer import Recognizer

@@ -10,7 +10,7 @@ from PIL import Image
 
 from inkreader.charset import Charset
 from inkreader.decode.greedy import DecodedLine, log_softmax
-from inkreader.decoding import GREEDY
+from inkreader.decode.options import GREEDY
 from inkreader.errors import CharsetError, ModelError
 from inkreader.export.convert import export_onnx, export_openvino
 from inkreader.model import ModelConfig, load_checkpoint, save_checkpoint

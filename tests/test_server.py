@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from inkreader import cli
-from inkreader.decoding import DecodingOptions
+from inkreader.decode.options import DecodingOptions
 from inkreader.runtime.recognizer import AUTO_BACKEND, LineResult, Recognizer
 from inkreader.serve.app import MicroBatcher, ServeConfig, create_app
 

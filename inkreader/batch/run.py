@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from ..decoding import DecodingOptions
+from ..decode.options import DecodingOptions
 from ..errors import InkreaderError
 from ..runtime.recognizer import IMAGE_SUFFIXES, Recognizer
 from .store import Store

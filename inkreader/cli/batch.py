@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 
 from ..batch.run import DEFAULT_TASK_SIZE, KINDS, ReadSpec, Summary, run_batch
-from ..decoding import DecodingOptions
+from ..decode.options import DecodingOptions
 from ..runtime.backends import BACKENDS
 from .decoding import add_decoding_arguments, decoding_options
 

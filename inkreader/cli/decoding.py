@@ -5,14 +5,13 @@ become one ``DecodingOptions`` value (``decoding_options``)."""
 
 from __future__ import annotations
 
-from ..decoding import (
+from ..decode.defaults import (
     DEFAULT_BEAM_WIDTH,
     DEFAULT_BLANK_PENALTY,
     DEFAULT_LEXICON_PENALTY,
     DEFAULT_LM_WEIGHT,
-    GREEDY,
-    DecodingOptions,
 )
+from ..decode.options import GREEDY, DecodingOptions
 from ..errors import InkreaderError
 
 # The beam options: given on the command line, they ask for the beam search even on the

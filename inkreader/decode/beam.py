@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..charset import BLANK, Charset
-from ..decoding import (
+from .defaults import (
     DEFAULT_BEAM_WIDTH,
     DEFAULT_BLANK_PENALTY,
     DEFAULT_LEXICON_PENALTY,

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..charset import Charset
 from ..decode.greedy import DecodedLine, Decoder, Designated, GreedyDecoder, log_softmax
-from ..decoding import GREEDY, DecodingOptions, default_decoding
+from ..decode.options import GREEDY, DecodingOptions, default_decoding
 from ..errors import BackendStalled, CharsetError, ImageError, InkreaderError, ModelError
 from ..paths import resolve_model_path
 from ..preprocess import (

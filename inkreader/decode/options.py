@@ -16,19 +16,16 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, replace
 
-from .errors import InkreaderError
-
-# The tuned defaults: the one place to change after re-tuning. Chosen on the Hooker val split
-# with the shipped model and LM (issue 39): the LM weight, blank penalty and word-list penalty
-# at beam 16/6, then the width x token beam of the lowest val CER (`bench/decoding.py --tune
-# --width 16 --token-beam 6 --compare`; the grids and the test figures in docs/decoding.md).
-DEFAULT_BEAM_WIDTH = 32  # hypotheses kept per frame
-DEFAULT_TOKEN_BEAM = 8  # characters tried per frame (the frame's most probable ones)
-DEFAULT_LM_WEIGHT = 0.75  # times the LM's natural-log probability of each character
-DEFAULT_BLANK_PENALTY = 1.5  # natural-log cost of each blank frame (offsets the LM's cost)
-DEFAULT_LEXICON_PENALTY = 5.0  # natural-log cost of each word outside the word list
-DEFAULT_LM = "default"  # inkreader/models/english-char-6gram.arpa.gz
-DEFAULT_LEXICON = "default"  # inkreader/models/english-words.txt.gz
+from ..errors import InkreaderError
+from .defaults import (
+    DEFAULT_BEAM_WIDTH,
+    DEFAULT_BLANK_PENALTY,
+    DEFAULT_LEXICON,
+    DEFAULT_LEXICON_PENALTY,
+    DEFAULT_LM,
+    DEFAULT_LM_WEIGHT,
+    DEFAULT_TOKEN_BEAM,
+)
 
 
 @dataclass(frozen=True)
@@ -82,12 +79,12 @@ class DecodingOptions:
     def decoder(self, charset, designated=None):
         """The decoder these options ask for, for a model's ``charset`` (``designated``: the
         reference's designated characters, applied by either decoder)."""
-        from .decode.greedy import GreedyDecoder
+        from .greedy import GreedyDecoder
 
         if self.greedy:
             return GreedyDecoder(charset, designated)
-        from .decode.beam import BeamDecoder
-        from .decode.lexicon import Lexicon
+        from .beam import BeamDecoder
+        from .lexicon import Lexicon
 
         lexicon = Lexicon.load(self.lexicon) if self.lexicon else None
         return BeamDecoder(charset, self.beam_width, lm=self.lm, lm_weight=self.lm_weight,
