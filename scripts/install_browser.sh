@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install Debian's Chromium for the end-to-end web test (tests/test_web.py drives it with
+# Install Debian's Chromium for the end-to-end web test (tests/serve/test_web.py drives it with
 # Playwright at /usr/bin/chromium). Idempotent: does nothing when it is already installed.
 # Never use `playwright install`: it downloads its own browser builds, which fails here.
 set -euo pipefail

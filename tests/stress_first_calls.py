@@ -17,8 +17,8 @@ as slow. Each process reads a small batch of real Hooker lines:
 
     python tests/stress_first_calls.py --runs 100 --backends openvino onnx --busy 1 --pin 1
 
-Exit status 1 if any run hung, was slow or failed. tests/test_first_calls.py runs a few of these
-in CI.
+Exit status 1 if any run hung, was slow or failed. tests/runtime/test_first_calls.py runs a few of
+these in CI.
 """
 
 from __future__ import annotations

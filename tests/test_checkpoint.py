@@ -18,7 +18,7 @@ from inkreader.train.augment import AugmentConfig
 from inkreader.train.run import Run
 
 from .test_model import busy_model
-from .test_train import tiny_config
+from .train.test_train import tiny_config
 
 
 def test_the_shipped_model_loads_with_every_setting():

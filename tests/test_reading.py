@@ -20,7 +20,7 @@ from inkreader.train.fit import fit
 
 from .conftest import SAMPLE_LINE
 from .test_model import busy_model
-from .test_train import tiny_config
+from .train.test_train import tiny_config
 
 EVERY_SETTING = Reading(x_scale=1.25, deslant=True, band=True)
 
