@@ -73,7 +73,8 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from ..charset import Charset
-    from ..decode.lm import LMError, build_lm, clean_lines, load_text
+    from ..decode.lm import LMError, build_lm
+    from ..synth.text import clean_lines, load_text
 
     out = Path(args.out)
     if out.exists() and not args.force:
@@ -105,7 +106,8 @@ def run(args) -> int:
 
 def report_perplexity(spec: str, models: dict) -> None:
     from ..charset import Charset
-    from ..decode.lm import clean_lines, load_text, perplexity
+    from ..decode.lm import perplexity
+    from ..synth.text import clean_lines, load_text
 
     held, _ = clean_lines(load_text(spec, "val"), Charset.gnhk())
     for name, lm in models.items():
@@ -132,7 +134,8 @@ def mix(args, out: Path) -> int:
 
 def build_lexicon(args, out: Path) -> int:
     from ..decode.lexicon import Lexicon, frequent_english_words, text_words
-    from ..decode.lm import LMError, load_text
+    from ..decode.lm import LMError
+    from ..synth.text import load_text
 
     if not args.texts and args.top_words <= 0:
         raise LMError("a lexicon needs TEXT files, --top-words N, or both")

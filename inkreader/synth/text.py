@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -303,3 +304,68 @@ class TextSampler:
                 return text
         text = "".join(c for c in text if c not in avoid and c in self.charset.index)
         return " ".join(text.split()) or "the"
+
+
+# --- text sources of the character LM (`inkreader lm build`) -------------------------------
+
+PACKAGE_SOURCES = ("pkg:wordfreq", "pkg:pydoc", "deb:fortunes", "deb:gcide")
+WORDFREQ_LINES = 6000  # pseudo-lines of words drawn by frequency (about 150 k characters)
+GNHK_RUN_WORDS = 8  # GNHK words are glued into lines of at most this many neighbours
+
+
+def load_text(spec: str, split: str = "train") -> list[str]:
+    """One text source -> lines. ``spec`` is a ``.txt`` file (a line is a line), a GNHK
+    ``image_filename,text`` word CSV (neighbouring words of a page glued into lines), a line
+    TSV with a ``split`` column (only ``split``'s lines), ``pkg:wordfreq`` (English words drawn
+    by frequency, from the wordfreq package), ``pkg:pydoc`` (the prose of Python's own
+    language reference), ``deb:fortunes`` or ``deb:gcide`` (quotations from Debian packages,
+    ``inkreader.data.corpora``). Nothing is downloaded."""
+    from ..data import corpora
+    from ..decode.lm import LMError
+
+    if spec == "pkg:wordfreq":
+        import numpy as np
+
+        words, tempered = load_wordfreq()
+        p = tempered ** 2  # undo its tempering (p ~ frequency ** 0.5): running-text frequencies
+        p /= p.sum()
+        rng = np.random.default_rng(0)
+        draws = rng.choice(len(words), size=(WORDFREQ_LINES, 5), p=p)
+        return [" ".join(words[i] for i in row) for row in draws]
+    if spec == "pkg:pydoc":
+        return load_prose()
+    try:
+        if spec == "deb:fortunes":
+            return corpora.load_fortunes()
+        if spec == "deb:gcide":
+            return corpora.load_gcide_quotations()
+    except corpora.CorpusError as exc:
+        raise LMError(str(exc)) from None
+    path = Path(spec)
+    if not path.is_file():
+        raise LMError(f"{path}: no such text file (or package source {PACKAGE_SOURCES})")
+    try:
+        if path.suffix.lower() == ".csv":
+            runs = load_gnhk_words(path)
+            return [" ".join(run[i:i + GNHK_RUN_WORDS])
+                    for run in runs for i in range(0, len(run), GNHK_RUN_WORDS)]
+        if path.suffix.lower() == ".tsv":
+            return load_line_texts(path, split)
+        return path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LMError(f"{path}: cannot read text ({exc})") from None
+
+
+def clean_lines(lines: Iterable[str], charset: Charset) -> tuple[list[str], int]:
+    """Normalise as training labels are (``Charset.normalize``) and keep the lines the charset
+    can write; returns (lines, how many were dropped)."""
+    kept, dropped = [], 0
+    for raw in lines:
+        line = charset.normalize(raw)
+        if not line:
+            continue
+        if charset.unknown(line):
+            dropped += 1
+        else:
+            kept.append(line)
+    return kept, dropped

@@ -19,13 +19,12 @@ from inkreader.decode.lm import (
     CharLM,
     LMError,
     build_lm,
-    clean_lines,
     count_ngrams,
-    load_text,
     mix_lms,
     perplexity,
     resolve_lm_path,
 )
+from inkreader.synth.text import clean_lines, load_text
 
 from ..conftest import HOOKER_TSV, SHARED
 
