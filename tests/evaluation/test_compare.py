@@ -73,18 +73,18 @@ def test_a_file_that_is_not_a_report_is_named(tmp_path, capsys):
 def test_several_sets_compare_by_their_mean_with_a_stratified_bootstrap(tmp_path, capsys):
     from inkreader.evaluation.compare import compare_sets
 
-    # set 1: B gains 2 errors a line of 10 characters (-20 points); set 2: no change
-    a1 = write_report(tmp_path / "a1.tsv", [3] * 100)
-    b1 = write_report(tmp_path / "b1.tsv", [1] * 100)
+    # set 1: B makes 1.5 errors fewer a line of 10 characters (-15 points); set 2: no change
+    a1 = write_report(tmp_path / "a1.tsv", [3, 2] * 50)
+    b1 = write_report(tmp_path / "b1.tsv", [1, 1] * 50)
     a2 = write_report(tmp_path / "a2.tsv", [2, 0] * 50)
     b2 = write_report(tmp_path / "b2.tsv", [0, 2] * 50)
     macro = compare_sets([(a1, b1), (a2, b2)], resamples=2000)
-    assert [c.difference for c in macro.sets] == pytest.approx([-20.0, 0.0])
-    assert macro.difference == pytest.approx(-10.0)
+    assert [c.difference for c in macro.sets] == pytest.approx([-15.0, 0.0])
+    assert macro.difference == pytest.approx(-7.5)
     lo, hi = macro.interval
-    assert lo < -10 < hi and hi < 0 and macro.b_better == 1.0
+    assert lo < -7.5 < hi and hi < 0 and macro.b_better == 1.0
     assert main(["compare", str(a1), str(b1), str(a2), str(b2), "--resamples", "2000"]) == 0
     out = capsys.readouterr().out
-    assert "mean CER of 2 sets: A 20.00 %  B 10.00 %" in out and "B - A: -10.00 points" in out
+    assert "mean CER of 2 sets: A 17.50 %  B 10.00 %" in out and "B - A: -7.50 points" in out
     assert main(["compare", str(a1), str(b1), str(a2)]) != 0
     assert "pairs of reports" in capsys.readouterr().err
