@@ -118,14 +118,14 @@ def _smooth_noise(n: int, sigma: float, rng: np.random.Generator, corr: float = 
 
 
 def _geometry(strokes: list[np.ndarray], style: PenStyle, rng: np.random.Generator | None
-              ) -> tuple[list[np.ndarray], float]:
-    """Strokes moved into pixels (before the margin), and the scale used (pixels a unit)."""
+              ) -> list[np.ndarray]:
+    """The strokes moved into pixels (before the margin)."""
     ys = np.concatenate([s[:, 1] for s in strokes])
     low, high = np.percentile(ys, [5, 95])
     core = max(high - low, 1.0)
     mid = 0.5 * (low + high)
     if style.plain or rng is None:
-        return [(s - [0.0, mid]) * (style.core_px[0] / core) for s in strokes], 1.0
+        return [(s - [0.0, mid]) * (style.core_px[0] / core) for s in strokes]
     strokes = _word_spacing(strokes, core, rng.uniform(*style.word_space), rng)
     out = []
     for s in strokes:
@@ -148,7 +148,7 @@ def _geometry(strokes: list[np.ndarray], style: PenStyle, rng: np.random.Generat
         y = y + amp * np.sin(2 * np.pi * x / wavelength + phase)
         x = x - shear * y  # y grows downward: a positive shear leans the letters right
         moved.append(np.stack([x * cos - y * sin, x * sin + y * cos], axis=1) * scale)
-    return moved, scale
+    return moved
 
 
 def _draw(strokes: list[np.ndarray], pen: float, vary: float, margin: int,
@@ -189,7 +189,7 @@ def render(points: np.ndarray, rng: np.random.Generator | None = None,
 
     strokes = split_strokes(points)
     varied = not style.plain and rng is not None
-    moved, _ = _geometry(strokes, style, rng if varied else None)
+    moved = _geometry(strokes, style, rng if varied else None)
     if not varied:
         ink = _draw(moved, style.pen_px[0], 0.0, style.margin_px[0], None)
         return (240 - ink.astype(np.float32) * (215 / 255)).round().astype(np.uint8)

@@ -86,8 +86,8 @@ def compare_sets(pairs: list[tuple[str | Path, str | Path]], resamples: int = 10
     rng = np.random.default_rng(seed)
     sets, draws = [], np.zeros(resamples)
     for a, b in pairs:
-        sets.append(compare_reports(a, b, resamples, seed))
         err_a, err_b, chars = _paired_arrays(a, b)
+        sets.append(_compare(err_a, err_b, chars, resamples, seed))
         idx = rng.integers(len(chars), size=(resamples, len(chars)))
         draws += 100 * (err_b[idx].sum(1) - err_a[idx].sum(1)) / chars[idx].sum(1)
     draws /= len(pairs)
@@ -115,11 +115,16 @@ def compare_reports(a: str | Path, b: str | Path, resamples: int = 10000,
                     seed: int = 0) -> Comparison:
     """Model A's report (the baseline) against model B's (the candidate), line by line.
     ``DatasetError`` names a file that is not a report, or reports of different lines."""
+    return _compare(*_paired_arrays(a, b), resamples, seed)
+
+
+def _compare(err_a: np.ndarray, err_b: np.ndarray, chars: np.ndarray, resamples: int,
+             seed: int) -> Comparison:
+    """The paired bootstrap of one set's line errors (A's, B's) and label lengths."""
     from scipy.stats import bootstrap
 
     if resamples < 100:
         raise DatasetError(f"resamples must be 100 or more, got {resamples}")
-    err_a, err_b, chars = _paired_arrays(a, b)
 
     def diff(xa, xb, n, axis=-1):
         return 100 * (xb.sum(axis) - xa.sum(axis)) / n.sum(axis)

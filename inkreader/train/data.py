@@ -31,6 +31,7 @@ from ..data.pagexml import PageImages, line_image
 from ..data.sample import LineSample
 from ..errors import DatasetError, InkreaderError
 from ..preprocess import AS_IS, STRIDE, Reading, pad_width, stack_lines, upright
+from ..runtime.backends import cpu_count
 from .augment import DEFAULT, AugmentConfig, augment_line
 from .config import DataSource
 
@@ -222,7 +223,7 @@ def _read_line(s: LineSample, height: int, max_width: int, reading: Reading
 @contextlib.contextmanager
 def _line_pool(wanted: bool):
     """A pool of processes, one a core, when ``wanted`` and there is more than one core."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    cores = cpu_count()
     if not wanted or cores < 2:
         yield None
         return
