@@ -12,11 +12,13 @@ from ..decode.defaults import (
     DEFAULT_LM_WEIGHT,
 )
 from ..decode.options import GREEDY, DecodingOptions
+from ..decode.words import DEFAULT_WORD_LM_WEIGHT, DEFAULT_WORD_SCORE
 from ..errors import InkreaderError
 
 # The beam options: given on the command line, they ask for the beam search even on the
 # reference contract (argparse leaves them None when they are not given).
-BEAM_OPTIONS = ("beam_width", "lm", "lm_weight", "blank_penalty", "lexicon", "lexicon_penalty")
+BEAM_OPTIONS = ("beam_width", "lm", "lm_weight", "blank_penalty", "lexicon", "lexicon_penalty",
+                "word_lm", "word_lm_weight", "word_score", "unk_score")
 
 
 def add_decoding_arguments(p):
@@ -41,6 +43,19 @@ def add_decoding_arguments(p):
                    "English one, 'none' uses no word list")
     g.add_argument("--lexicon-penalty", type=float, metavar="P",
                    help=f"cost of a word outside the word list (default {DEFAULT_LEXICON_PENALTY})")
+    g.add_argument("--word-lm", metavar="FILE",
+                   help="word n-gram LM (see 'inkreader lm build --unit word'): search over the "
+                   "word list's spellings scored by it instead (words outside the list are "
+                   "spelt letter by letter); --lm and the blank and word-list penalties are "
+                   "then unused")
+    g.add_argument("--word-lm-weight", type=float, metavar="W",
+                   help=f"with --word-lm: weight of its log-probability (default "
+                   f"{DEFAULT_WORD_LM_WEIGHT})")
+    g.add_argument("--word-score", type=float, metavar="S",
+                   help=f"with --word-lm: score of each word read (default {DEFAULT_WORD_SCORE})")
+    g.add_argument("--unk-score", type=float, metavar="U",
+                   help="with --word-lm: score of a prefix of a listed word read as a word "
+                   "(default -inf: never)")
     g.add_argument("--tta", action="store_true",
                    help="test-time augmentation: read each line also shifted 3 px up and down "
                    "and decode the mean posteriors (about 3x the model time)")
@@ -62,7 +77,7 @@ def decoding_options(args, reference: bool = False) -> DecodingOptions | None:
         return GREEDY.with_(tta=tta)
     if not given:
         return GREEDY.with_(tta=tta) if reference else DecodingOptions(tta=True) if tta else None
-    for name in ("lm", "lexicon"):
+    for name in ("lm", "lexicon", "word_lm"):
         if given.get(name) == "none":
             given[name] = None
     return DecodingOptions(tta=tta, **given)

@@ -1,6 +1,7 @@
 """``inkreader lm build TEXT... --order N --out FILE``: build a character n-gram language model
-(interpolated Kneser-Ney, ARPA file; ``.gz`` compresses it) for ``read --lm``; ``inkreader lm
-mix`` interpolates models, ``inkreader lm lexicon`` builds a word list.
+(interpolated Kneser-Ney, ARPA file; ``.gz`` compresses it) for ``read --lm``; with ``--unit
+word`` a word n-gram model (order 3 by default) for ``read --word-lm``; ``inkreader lm mix``
+interpolates character models, ``inkreader lm lexicon`` builds a word list.
 
 A TEXT is a .txt file (one line of text a line), a GNHK word CSV (``image_filename,text``), a
 line TSV with a ``split`` column (only ``--split``'s lines: never put evaluation text in an
@@ -26,12 +27,16 @@ from pathlib import Path
 
 def add_arguments(p) -> None:
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    b = sub.add_parser("build", help="build a character n-gram LM from text",
+    b = sub.add_parser("build", help="build a character (or word) n-gram LM from text",
                        description=__doc__.split("\n\n")[0])
     b.add_argument("texts", nargs="+", metavar="TEXT",
                    help="text files (.txt, GNHK .csv, line .tsv), pkg:wordfreq, pkg:pydoc, "
                    "deb:fortunes or deb:gcide")
-    b.add_argument("--order", type=int, default=6, help="n-gram order (default 6)")
+    b.add_argument("--order", type=int, help="n-gram order (default 6 for characters, 3 for "
+                   "words)")
+    b.add_argument("--unit", choices=("char", "word"), default="char",
+                   help="what the model predicts: characters (for --lm, the default) or words "
+                   "(lower-cased words, digits and punctuation marks; for --word-lm)")
     b.add_argument("--out", required=True, help="output ARPA file (.arpa or .arpa.gz)")
     b.add_argument("--split", default="train",
                    help="the split of .tsv line files to use (default train)")
@@ -94,7 +99,12 @@ def run(args) -> int:
               + (f" ({dropped} lines with characters outside the charset left out)"
                  if dropped else ""), file=sys.stderr)
         lines += got
-    lm = build_lm(lines, args.order, charset.symbols, args.min_count)
+    order = args.order or (3 if args.unit == "word" else 6)
+    # a word model knows every charset symbol as a one-character token (digits, punctuation,
+    # single letters), as a character model knows every symbol
+    vocab = {s.lower() for s in charset.symbols if s != " "} if args.unit == "word" \
+        else charset.symbols
+    lm = build_lm(lines, order, vocab, args.min_count, args.unit)
     out.parent.mkdir(parents=True, exist_ok=True)
     lm.save(out)
     print(f"wrote {out}: order {lm.order}, {len(lm.prob)} n-grams, "
@@ -111,8 +121,9 @@ def report_perplexity(spec: str, models: dict) -> None:
 
     held, _ = clean_lines(load_text(spec, "val"), Charset.gnhk())
     for name, lm in models.items():
+        unit = "word" if lm.words else "character"
         print(f"perplexity{' of ' + name if name else ''} on {spec}: "
-              f"{perplexity(lm, held):.3f} per character ({len(held)} lines)")
+              f"{perplexity(lm, held):.3f} per {unit} ({len(held)} lines)")
 
 
 def mix(args, out: Path) -> int:

@@ -1,4 +1,5 @@
-"""Character n-gram language model: built here (interpolated Kneser-Ney), stored as ARPA.
+"""Character and word n-gram language models: built here (interpolated Kneser-Ney), stored as
+ARPA.
 
 Why our own: KenLM's ``lmplz`` (the usual builder) is not in the ``kenlm`` wheel, and a model
 over ~100 symbols is small, so counting in Python takes seconds. The file is a standard ARPA
@@ -14,6 +15,12 @@ Goodman 1998); lower orders use continuation counts; the unigram interpolates wi
 distribution over the vocabulary, so every charset symbol has a probability even when the
 text never shows it. ``min_count`` drops rare n-grams of order >= 3 and renormalises the
 back-off weights (the model stays a distribution).
+
+The same code estimates a word model (``build_lm(..., unit="word")``, a ``WordLM``): an n-gram
+is then a tuple of tokens instead of a string of characters. A line's tokens are its lower-cased
+words (runs of letters, apostrophes inside) and each other character on its own (digits,
+punctuation): ``word_tokens``. The ARPA file's words are those tokens, as KenLM and
+flashlight-text's ``LexiconDecoder`` expect of a word LM (``decode/words.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import gzip
 import logging
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from functools import lru_cache
@@ -50,6 +58,28 @@ class _TokenChars(dict):
 _TOKEN_CHARS = _TokenChars(_CHARS)
 LN10 = math.log(10.0)
 NO_PROB = -99.0  # ARPA's log10 for "never predicted" (<s>)
+UNITS = ("char", "word")
+
+# An n-gram: a str of characters (character model) or a tuple of tokens (word model). Both
+# slice and concatenate alike, so the estimation below serves either.
+Gram = str | tuple[str, ...]
+
+_WORD_TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*|\S")
+
+
+def word_tokens(text: str) -> list[str]:
+    """The tokens of a word model: lower-cased words (runs of letters with apostrophes inside,
+    as the word list delimits them) and every other non-space character on its own."""
+    return [t.lower() for t in _WORD_TOKEN.findall(text)]
+
+
+def _unigram(words: bool):
+    """token -> its 1-gram: the character itself, or a 1-tuple of the word."""
+    return (lambda t: (t,)) if words else (lambda t: t)
+
+
+def _is_words(grams) -> bool:
+    return isinstance(next(iter(grams), ""), tuple)
 
 
 class LMError(InkreaderError):
@@ -58,13 +88,14 @@ class LMError(InkreaderError):
 
 # --- building --------------------------------------------------------------------------------
 
-def count_ngrams(lines: Iterable[str], order: int) -> list[Counter]:
+def count_ngrams(lines: Iterable[Gram], order: int) -> list[Counter]:
     """Kneser-Ney counts: ``counts[n][g]`` for n-grams of length n (1..order). The top order
     holds raw counts; lower orders hold continuation counts (distinct left neighbours), except
-    n-grams that start with <s>, which cannot be extended to the left and keep raw counts."""
+    n-grams that start with <s>, which cannot be extended to the left and keep raw counts.
+    A line is a str (its characters are the tokens) or a tuple of tokens (words)."""
     counts = [Counter() for _ in range(order + 1)]
     for line in lines:
-        seq = BOS + line + EOS
+        seq = BOS + line + EOS if isinstance(line, str) else (BOS, *line, EOS)
         for i in range(1, len(seq)):
             start = max(0, i - order + 1)
             counts[i + 1 - start][seq[start:i + 1]] += 1  # top order, or short at <s>
@@ -81,17 +112,20 @@ def _discount(counter: Counter) -> float:
     return min(max(d, 0.05), 0.95)
 
 
-def kneser_ney(counts: list[Counter], vocab: set[str]) -> tuple[dict[str, float], dict[str, float]]:
+def kneser_ney(counts: list[Counter], vocab: set[str]) -> tuple[dict[Gram, float],
+                                                                 dict[Gram, float]]:
     """Counts -> (prob, bow): natural-log P(g[-1] | g[:-1]) for every counted n-gram and the
-    interpolation (back-off) weight of every context, in ARPA's back-off form."""
+    interpolation (back-off) weight of every context, in ARPA's back-off form. ``vocab``:
+    tokens that get a unigram even if never counted."""
     order = len(counts) - 1
-    prob: dict[str, float] = {}
-    bow: dict[str, float] = {}
-    vocab = set(vocab) | {EOS, UNK}
+    prob: dict[Gram, float] = {}
+    bow: dict[Gram, float] = {}
+    one = _unigram(_is_words(counts[1]))
+    vocab = {one(t) for t in set(vocab) | {EOS, UNK}}
     for n in range(1, order + 1):
         d = _discount(counts[n])
-        totals: dict[str, int] = defaultdict(int)
-        types: dict[str, int] = defaultdict(int)
+        totals: dict[Gram, int] = defaultdict(int)
+        types: dict[Gram, int] = defaultdict(int)
         for g, c in counts[n].items():
             totals[g[:-1]] += c
             types[g[:-1]] += 1
@@ -104,7 +138,7 @@ def kneser_ney(counts: list[Counter], vocab: set[str]) -> tuple[dict[str, float]
         for h in totals:
             if h:
                 bow[h] = math.log(d * types[h] / totals[h])
-    prob.pop(BOS, None)
+    prob.pop(one(BOS), None)
     return prob, bow
 
 
@@ -125,7 +159,7 @@ def prune(prob: dict[str, float], bow: dict[str, float], counts: list[Counter],
         del prob[g]
         bow.pop(g, None)
     touched = {g[:-1] for g in dropped}
-    children: dict[str, list[str]] = defaultdict(list)
+    children: dict[Gram, list[Gram]] = defaultdict(list)
     for g in prob:
         if g[:-1] in touched:
             children[g[:-1]].append(g)
@@ -137,7 +171,7 @@ def set_backoff_weights(prob: dict[str, float], bow: dict[str, float], order: in
     """Give each of ``contexts`` the back-off weight that makes its probabilities sum to one:
     (1 - its stored children's mass) / (1 - the mass the shorter context gives them). A
     context with no stored child backs off with weight 1. In place."""
-    scorer = _BackoffScorer(prob, bow, order)
+    scorer = _BackoffScorer(prob, bow, order, _is_words(prob))
     # Shorter contexts first: a weight uses only shorter, already final contexts, so the
     # scorer's cache never holds a stale value.
     for h in sorted(contexts, key=len):
@@ -151,23 +185,31 @@ def set_backoff_weights(prob: dict[str, float], bow: dict[str, float], order: in
 
 
 def build_lm(lines: Iterable[str], order: int, vocab: Iterable[str] = (),
-             min_count: int = 1) -> CharLM:
-    """Estimate an interpolated Kneser-Ney character model of ``order`` from text lines."""
+             min_count: int = 1, unit: str = "char") -> CharLM:
+    """Estimate an interpolated Kneser-Ney model of ``order`` from text lines: of characters,
+    or with ``unit="word"`` of ``word_tokens`` (a ``WordLM``; ``vocab`` then lists tokens)."""
     if order < 1:
         raise LMError(f"order must be at least 1, got {order}")
+    if unit not in UNITS:
+        raise LMError(f"unknown LM unit {unit!r} (one of {', '.join(UNITS)})")
     lines = [ln for ln in lines if ln]
     if not lines:
         raise LMError("no text to build a language model from")
     bad = {c for ln in lines for c in ln if c in _TOKENS and c != " "}
     if bad:
         raise LMError(f"text holds control characters {sorted(bad)!r}")
-    counts = count_ngrams(lines, order)
-    vocab = set(vocab) | {c for ln in lines for c in ln}
+    if unit == "word":
+        seqs = [tuple(t) for t in map(word_tokens, lines) if t]
+        counts = count_ngrams(seqs, order)
+        vocab = set(vocab) | {t for s in seqs for t in s}
+    else:
+        counts = count_ngrams(lines, order)
+        vocab = set(vocab) | {c for ln in lines for c in ln}
     prob, bow = kneser_ney(counts, vocab)
     prune(prob, bow, counts, min_count)
-    log.info("character %d-gram: %d lines, %d characters, %d n-grams", order, len(lines),
+    log.info("%s %d-gram: %d lines, %d characters, %d n-grams", unit, order, len(lines),
              sum(map(len, lines)), len(prob))
-    return CharLM(prob, bow, order)
+    return (WordLM if unit == "word" else CharLM)(prob, bow, order)
 
 
 def mix_lms(models: list[CharLM], weights: list[float]) -> CharLM:
@@ -196,25 +238,29 @@ def mix_lms(models: list[CharLM], weights: list[float]) -> CharLM:
 
 
 def perplexity(lm: CharLM, lines: list[str]) -> float:
-    """Per-character perplexity of ``lm`` on text lines (each line's end counts as a character)."""
+    """Per-token perplexity of ``lm`` on text lines (per character, or per word of a
+    ``WordLM``; each line's end counts as a token)."""
     total = sum(lm.text_logprob(t) for t in lines)
-    chars = sum(len(t) + 1 for t in lines)
-    return math.exp(-total / max(1, chars))
+    tokens = sum(len(lm.tokens(t)) + 1 for t in lines)
+    return math.exp(-total / max(1, tokens))
 
 
 # --- scoring ---------------------------------------------------------------------------------
 
 class _BackoffScorer:
-    """ARPA back-off: the longest stored n-gram ending in the character, plus the weights of
-    the longer contexts it backed off from."""
+    """ARPA back-off: the longest stored n-gram ending in the token (a character, or a word of
+    a word model), plus the weights of the longer contexts it backed off from."""
 
-    def __init__(self, prob: dict[str, float], bow: dict[str, float], order: int):
-        self.prob, self.bow, self.order = prob, bow, order
-        self.unk = prob.get(UNK, NO_PROB * LN10)
+    def __init__(self, prob: dict[Gram, float], bow: dict[Gram, float], order: int,
+                 words: bool = False):
+        self.prob, self.bow, self.order, self.words = prob, bow, order, words
+        self.unk = prob.get(_unigram(words)(UNK), NO_PROB * LN10)
         self.logp = lru_cache(maxsize=1 << 18)(self._logp)
 
-    def _logp(self, context: str, ch: str) -> float:
-        h = context[-(self.order - 1):] if self.order > 1 else ""
+    def _logp(self, context: Gram, ch: str) -> float:
+        h = context[-(self.order - 1):] if self.order > 1 else context[:0]
+        if self.words:
+            ch = (ch,)
         total = 0.0
         while True:
             lp = self.prob.get(h + ch)
@@ -231,18 +277,25 @@ class CharLM:
     cached. A state is the text's last characters (at most order - 1, shortened to what the
     model stores); ``begin()`` is the start of a line. Thread-safe (read-only once loaded)."""
 
-    def __init__(self, prob: dict[str, float], bow: dict[str, float], order: int):
+    words = False  # n-grams are strings of characters
+
+    def __init__(self, prob: dict[Gram, float], bow: dict[Gram, float], order: int):
         self.prob, self.bow, self.order = prob, bow, order
-        self._scorer = _BackoffScorer(prob, bow, order)
+        self._scorer = _BackoffScorer(prob, bow, order, self.words)
+        self._one = _unigram(self.words)
         self.score = lru_cache(maxsize=1 << 18)(self._score)
 
-    def begin(self) -> str:
-        return BOS
+    def begin(self) -> Gram:
+        return self._one(BOS)
 
-    def _score(self, state: str, ch: str) -> tuple[float, str]:
+    def tokens(self, text: str):
+        """The tokens the model scores ``text`` as: its characters."""
+        return text
+
+    def _score(self, state: Gram, ch: str) -> tuple[float, Gram]:
         """ln P(ch | state) and the state after ch (``score``, cached)."""
         lp = self._scorer.logp(state, ch)
-        return lp, self._next_state(state + ch) if self.order > 1 else ""
+        return lp, self._next_state(state + self._one(ch)) if self.order > 1 else state[:0]
 
     def end(self, state: str) -> float:
         """ln P(</s> | state)."""
@@ -251,7 +304,7 @@ class CharLM:
     def text_logprob(self, text: str, eos: bool = True) -> float:
         """ln P(text) from the start of a line (and its end when ``eos``)."""
         state, total = self.begin(), 0.0
-        for ch in text:
+        for ch in self.tokens(text):
             lp, state = self.score(state, ch)
             total += lp
         return total + (self.end(state) if eos else 0.0)
@@ -267,12 +320,14 @@ class CharLM:
     # --- files --------------------------------------------------------------------------
 
     def save(self, path: str | Path) -> None:
-        """Write ARPA (gzipped when the name ends in .gz): log10 values, characters as words."""
+        """Write ARPA (gzipped when the name ends in .gz): log10 values, the tokens (characters
+        or words) as ARPA's words."""
         path = Path(path)
-        by_order: dict[int, list[str]] = defaultdict(list)
+        bos = self._one(BOS)
+        by_order: dict[int, list[Gram]] = defaultdict(list)
         for g in self.prob:
             by_order[len(g)].append(g)
-        by_order[1].append(BOS)
+        by_order[1].append(bos)
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "wt", encoding="utf-8", newline="\n") as f:
             f.write("\\data\\\n")
@@ -281,7 +336,7 @@ class CharLM:
             for n in range(1, self.order + 1):
                 f.write(f"\n\\{n}-grams:\n")
                 for g in sorted(by_order[n]):
-                    lp = NO_PROB if g == BOS else self.prob[g] / LN10
+                    lp = NO_PROB if g == bos else self.prob[g] / LN10
                     words = " ".join(_TOKENS.get(c, c) for c in g)
                     b = self.bow.get(g)
                     f.write(f"{lp:.6f}\t{words}" + (f"\t{b / LN10:.6f}\n" if b is not None
@@ -291,7 +346,7 @@ class CharLM:
     @classmethod
     def load(cls, path: str | Path) -> CharLM:
         """Read an ARPA file (plain or .gz) whose words are single characters (``<sp>`` for
-        the space)."""
+        the space); ``WordLM.load``: whose words are tokens."""
         path = Path(path)
         try:
             opener = gzip.open if path.suffix == ".gz" else open
@@ -304,8 +359,9 @@ class CharLM:
 
     @classmethod
     def _parse(cls, lines, path: Path) -> CharLM:
-        prob: dict[str, float] = {}
-        bow: dict[str, float] = {}
+        prob: dict[Gram, float] = {}
+        bow: dict[Gram, float] = {}
+        bos = _unigram(cls.words)(BOS)
         order, section = 0, 0
         for number, raw in enumerate(lines, start=1):
             line = raw.strip()
@@ -322,18 +378,34 @@ class CharLM:
             if section == 0 or len(parts) not in (section + 1, section + 2):
                 raise LMError(f"{path}:{number}: not an ARPA n-gram line: {line[:60]!r}")
             words = parts[1:section + 1]
-            g = "".join(words)
-            if len(g) != section:  # a token of several characters: <sp>, <s>, </s>, <unk>
-                g = "".join(map(_TOKEN_CHARS.__getitem__, words))
-                if len(g) != section:
-                    raise LMError(f"{path}:{number}: not a character model (word {words!r})")
-            if g != BOS:
+            if cls.words:
+                g = tuple(map(_TOKEN_CHARS.__getitem__, words))
+            else:
+                g = "".join(words)
+                if len(g) != section:  # a token of several characters: <sp>, <s>, </s>, <unk>
+                    g = "".join(map(_TOKEN_CHARS.__getitem__, words))
+                    if len(g) != section:
+                        raise LMError(f"{path}:{number}: not a character model (word "
+                                      f"{words!r})")
+            if g != bos:
                 prob[g] = float(parts[0]) * LN10
             if len(parts) == section + 2:
                 bow[g] = float(parts[-1]) * LN10
         if not prob or order == 0:
             raise LMError(f"{path}: no n-grams (not an ARPA file?)")
         return cls(prob, bow, order)
+
+
+class WordLM(CharLM):
+    """A word n-gram model (``build_lm(..., unit="word")``): ``score(state, word)``, states and
+    n-grams are tuples of ``word_tokens``; ``text_logprob`` scores a line's tokens. Written as
+    ARPA by ``save`` for KenLM (read by ``decode/words.py``)."""
+
+    words = True
+
+    def tokens(self, text: str):
+        """The tokens the model scores ``text`` as (``word_tokens``)."""
+        return word_tokens(text)
 
 
 # --- training text ---------------------------------------------------------------------------

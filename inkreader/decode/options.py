@@ -26,6 +26,10 @@ from .defaults import (
     DEFAULT_LM_WEIGHT,
     DEFAULT_TOKEN_BEAM,
 )
+from .words import DEFAULT_UNK_SCORE, DEFAULT_WORD_LM_WEIGHT, DEFAULT_WORD_SCORE
+
+# the fields of the word-level search: left out of ``describe`` when no word LM is asked for
+WORD_FIELDS = ("word_lm", "word_lm_weight", "word_score", "unk_score", "word_letters")
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,12 @@ class DecodingOptions:
     (``"default"`` the shipped one; None: none) whose unlisted words cost
     ``lexicon_penalty`` each when the search's best hypotheses are ranked. ``tta``: read each
     line also shifted 3 px up and down and decode the mean log-posteriors.
+
+    ``word_lm``: a word n-gram LM (KenLM-readable, ``inkreader lm build --unit word``) asks for
+    the word-level search instead (``decode/words.py``: flashlight's ``LexiconDecoder``): the
+    spellings of ``lexicon`` only (``word_letters``: and one-letter words), scored as
+    ``word_lm_weight`` * ln P_lm(word) + ``word_score`` per word, ``unk_score`` per prefix of
+    a listed word read as a word; ``lm``, ``blank_penalty`` and ``lexicon_penalty`` are unused.
     """
 
     greedy: bool = False
@@ -51,17 +61,28 @@ class DecodingOptions:
     lexicon: str | None = DEFAULT_LEXICON
     lexicon_penalty: float = DEFAULT_LEXICON_PENALTY
     tta: bool = False
+    word_lm: str | None = None
+    word_lm_weight: float = DEFAULT_WORD_LM_WEIGHT
+    word_score: float = DEFAULT_WORD_SCORE
+    unk_score: float = DEFAULT_UNK_SCORE
+    word_letters: bool = True
 
     def __post_init__(self):
         for name in ("beam_width", "token_beam"):
             if getattr(self, name) < 1:
                 raise InkreaderError(f"{name.replace('_', '-')} must be at least 1, got "
                                      f"{getattr(self, name)}")
-        for name in ("lm_weight", "blank_penalty", "lexicon_penalty"):
+        for name in ("lm_weight", "blank_penalty", "lexicon_penalty", "word_lm_weight",
+                     "word_score"):
             if not math.isfinite(getattr(self, name)):
                 raise InkreaderError(f"{name.replace('_', '-')} must be a finite number")
+        if math.isnan(self.unk_score) or self.unk_score == math.inf:
+            raise InkreaderError("unk-score must be a number or -inf")
+        if self.word_lm is not None and self.lexicon is None and not self.greedy:
+            raise InkreaderError("the word LM needs a word list (--lexicon): its spellings are "
+                                 "the words the search can read")
         # the value is hashable and compared by value: paths are kept as str
-        for name in ("lm", "lexicon"):
+        for name in ("lm", "lexicon", "word_lm"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, str(value))
@@ -74,7 +95,14 @@ class DecodingOptions:
         """The options as a JSON-ready dict (``greedy`` alone when the rest is unused)."""
         if self.greedy:
             return {"decoder": "greedy", "tta": self.tta}
-        return {"decoder": "beam", **asdict(self)}
+        if self.word_lm is None:
+            return {"decoder": "beam", **{k: v for k, v in asdict(self).items()
+                                          if k not in WORD_FIELDS}}
+        unused = ("lm", "lm_weight", "blank_penalty", "lexicon_penalty")
+        out = {k: v for k, v in asdict(self).items() if k not in unused}
+        if out["unk_score"] == -math.inf:  # JSON has no -inf: null says "forbidden"
+            out["unk_score"] = None
+        return {"decoder": "words", **out}
 
     def decoder(self, charset, designated=None):
         """The decoder these options ask for, for a model's ``charset`` (``designated``: the
@@ -83,6 +111,13 @@ class DecodingOptions:
 
         if self.greedy:
             return GreedyDecoder(charset, designated)
+        if self.word_lm is not None:
+            from .words import WordDecoder, load_word_model
+
+            model = load_word_model(self.word_lm, self.lexicon, charset, self.word_letters)
+            return WordDecoder(charset, model, self.beam_width, lm_weight=self.word_lm_weight,
+                               word_score=self.word_score, unk_score=self.unk_score,
+                               designated=designated, token_beam=self.token_beam)
         from .beam import BeamDecoder
         from .lexicon import Lexicon
 
