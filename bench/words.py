@@ -44,7 +44,7 @@ SETS = {"Hooker val": ("../shared/data/hooker/lines.tsv", "val"),
         "IAM-OnDB val": ("../shared/data/iam-ondb", "val")}
 WEIGHTS = (0.25, 0.5, 0.75)
 WORD_SCORES = (0.0, 1.0, 2.0)
-UNK_SCORES = (-math.inf, -5.0, -2.0)
+UNK_SCORES = (-math.inf, -5.0, -2.0, 0.0)
 # the word ends of the trie tried by --designs: none (a word may touch the next one), a space
 # only, a space or punctuation (words.WORD_ENDS)
 DESIGNS = ("", " ", " ,.-;:")
@@ -93,12 +93,6 @@ def set_logits(rec: Recognizer, name: str, model: str | None, cache: Path,
     return out, labels
 
 
-def row(name: str, decoder, logits: list, labels: list[str]) -> str:
-    rates, seconds = measure(decoder, logits, labels)
-    return (f"| {name} | {100 * rates.cer:.2f} | {100 * rates.wer:.2f} | "
-            f"{1000 * seconds:.2f} |")
-
-
 def tune(charset, base: DecodingOptions, logits: list, labels: list[str]) -> DecodingOptions:
     """The grid on Hooker val: LM weight x word score at unk score -inf, then the unk score."""
     print("| word LM weight | word score | unk score | val CER % | val WER % |\n"
@@ -144,6 +138,18 @@ def designs(charset, args, logits: list, labels: list[str]) -> None:
     print()
 
 
+def measure_rows(charset, rows: list, data: dict, results: dict) -> None:
+    """Build each row's decoder (its set-up time printed) and measure it on every set."""
+    for label, opts in rows:
+        t0 = time.perf_counter()
+        decoder = opts.decoder(charset)
+        print(f"{label}: set-up {time.perf_counter() - t0:.1f} s", flush=True)
+        for name, (logits, labels) in data.items():
+            rates, seconds = measure(decoder, logits, labels)
+            results[name].append(f"{label} | {100 * rates.cer:.2f} | {100 * rates.wer:.2f} | "
+                                 f"{1000 * seconds:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--word-lm", required=True, help="the word LM (inkreader lm build --unit word)")
@@ -165,6 +171,11 @@ def main() -> None:
     rec = Recognizer.load(args.model, backend=args.backend, threads=1, decoding=GREEDY)
     cs = rec.charset
     data = {name: set_logits(rec, name, args.model, args.cache, args.lines) for name in SETS}
+    # The default is measured before any word model is built: in a process holding the word
+    # search's trie the character search ran about 3 times slower (CPU time; not understood,
+    # perhaps the allocator), and a user runs one or the other.
+    results = {name: [] for name in SETS}
+    measure_rows(cs, [("default (char LM + word list)", DecodingOptions())], data, results)
     words = DecodingOptions(word_lm=args.word_lm, lexicon=args.lexicon,
                             word_lm_weight=args.word_lm_weight, word_score=args.word_score,
                             unk_score=args.unk_score)
@@ -174,19 +185,14 @@ def main() -> None:
     if args.tune:
         words = tune(cs, words, *data["Hooker val"])
         print(f"\nchosen on Hooker val: {words.describe()}\n")
-    rows = [("default (char LM + word list)", DecodingOptions()),
-            (f"words (weight {words.word_lm_weight}, word score {words.word_score}, unk score "
+    rows = [(f"words (weight {words.word_lm_weight}, word score {words.word_score}, unk score "
              f"{words.unk_score})", words)]
     if args.no_letters:
         rows.append(("the same without one-letter words", words.with_(word_letters=False)))
-    print("| set | decoder | CER % | WER % | decoding CPU ms / line |\n|---|---|---|---|---|")
-    for name, (logits, labels) in data.items():
-        for label, opts in rows:
-            t0 = time.perf_counter()
-            decoder = opts.decoder(cs)
-            setup = time.perf_counter() - t0
-            print(row(f"{name} | {label}", decoder, logits, labels)
-                  + f" <!-- set-up {setup:.1f} s -->", flush=True)
+    measure_rows(cs, rows, data, results)
+    print("\n| set | decoder | CER % | WER % | decoding CPU ms / line |\n|---|---|---|---|---|")
+    for name, lines in results.items():
+        print("\n".join(f"| {name} | {line} |" for line in lines))
     print(f"\n{machine()}, {datetime.date.today()}; model {args.model or 'default'} "
           f"({rec.backend.name}, 1 thread); command: `python bench/words.py "
           f"{' '.join(sys.argv[1:])}`")

@@ -12,7 +12,7 @@ from ..decode.defaults import (
     DEFAULT_LM_WEIGHT,
 )
 from ..decode.options import GREEDY, DecodingOptions
-from ..decode.words import DEFAULT_WORD_LM_WEIGHT, DEFAULT_WORD_SCORE
+from ..decode.words import DEFAULT_UNK_SCORE, DEFAULT_WORD_LM_WEIGHT, DEFAULT_WORD_SCORE
 from ..errors import InkreaderError
 
 # The beam options: given on the command line, they ask for the beam search even on the
@@ -55,7 +55,7 @@ def add_decoding_arguments(p):
                    help=f"with --word-lm: score of each word read (default {DEFAULT_WORD_SCORE})")
     g.add_argument("--unk-score", type=float, metavar="U",
                    help="with --word-lm: score of a prefix of a listed word read as a word "
-                   "(default -inf: never)")
+                   f"(default {DEFAULT_UNK_SCORE}; -inf: never)")
     g.add_argument("--tta", action="store_true",
                    help="test-time augmentation: read each line also shifted 3 px up and down "
                    "and decode the mean posteriors (about 3x the model time)")

@@ -167,7 +167,7 @@ def prune(prob: dict[str, float], bow: dict[str, float], counts: list[Counter],
 
 
 def set_backoff_weights(prob: dict[str, float], bow: dict[str, float], order: int,
-                        contexts, children: dict[str, list[str]]) -> None:
+                        contexts, children: dict[Gram, list[Gram]]) -> None:
     """Give each of ``contexts`` the back-off weight that makes its probabilities sum to one:
     (1 - its stored children's mass) / (1 - the mass the shorter context gives them). A
     context with no stored child backs off with weight 1. In place."""
@@ -222,19 +222,26 @@ def mix_lms(models: list[CharLM], weights: list[float]) -> CharLM:
         raise LMError(f"{len(models)} models but {len(weights)} weights")
     if any(w < 0 for w in weights) or sum(weights) <= 0:
         raise LMError(f"weights must be >= 0 with a positive sum, got {weights}")
+    if len({m.words for m in models}) > 1:
+        raise LMError("cannot mix a character model with a word model")
+    if models[0].words and len({frozenset(g for g in m.prob if len(g) == 1)
+                                for m in models}) > 1:
+        # a word one model lacks would get that model's whole <unk> mass once per word
+        raise LMError("word models of different vocabularies cannot be mixed (build them "
+                      "with the same vocabulary)")
     total = sum(weights)
     pairs = [(m._scorer, w / total) for m, w in zip(models, weights, strict=True) if w > 0]
     order = max(m.order for m in models)
     grams = set().union(*(m.prob for m in models))
     prob = {g: math.log(sum(w * math.exp(s.logp(g[:-1], g[-1])) for s, w in pairs))
             for g in grams}
-    children: dict[str, list[str]] = defaultdict(list)
+    children: dict[Gram, list[Gram]] = defaultdict(list)
     for g in prob:
         if len(g) > 1:
             children[g[:-1]].append(g)
-    bow: dict[str, float] = {}
+    bow: dict[Gram, float] = {}
     set_backoff_weights(prob, bow, order, list(children), children)
-    return CharLM(prob, bow, order)
+    return type(models[0])(prob, bow, order)
 
 
 def perplexity(lm: CharLM, lines: list[str]) -> float:

@@ -51,9 +51,9 @@ from .lexicon import Lexicon, is_word_char
 from .lm import LMError
 
 # The word decoder's settings, tuned on the Hooker val split (docs/decoding.md, "Word-level LM").
-DEFAULT_WORD_LM_WEIGHT = 1.0  # times the word LM's natural-log probability of each word
-DEFAULT_WORD_SCORE = 2.0  # natural-log bonus of each word (offsets the LM's cost per word)
-DEFAULT_UNK_SCORE = -math.inf  # score of a prefix of a listed word read as a word: forbidden
+DEFAULT_WORD_LM_WEIGHT = 0.5  # times the word LM's natural-log probability of each word
+DEFAULT_WORD_SCORE = 1.0  # natural-log bonus of each word (offsets the LM's cost per word)
+DEFAULT_UNK_SCORE = -2.0  # score of a prefix of a listed word read as a word (-inf: never)
 DEFAULT_SPACE_SCORE = 0.0  # natural-log score of each space (flashlight's sil_score)
 # A listed word ends with one of these (each spelling once per end): the word is complete, and
 # scored, when its end is read; a line's last word is ended by a space frame added after it.

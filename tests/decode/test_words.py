@@ -24,6 +24,7 @@ from inkreader.decode.lm import (
     WordLM,
     build_lm,
     count_ngrams,
+    mix_lms,
     perplexity,
     word_tokens,
 )
@@ -114,6 +115,38 @@ def test_word_arpa_is_read_by_kenlm_with_our_scores(tmp_path):
     assert perplexity(lm, ["the cat sat"]) < perplexity(lm, ["sat cat the"])
 
 
+def test_word_models_mix_into_a_distribution():
+    other = ["a rat ran", "the mat, 1900", "dear sir"] * 3
+    vocab = set(word_tokens(" ".join(TEXT + other)))
+    a = build_lm(TEXT, 2, vocab, unit="word")
+    b = build_lm(other, 2, vocab, unit="word")
+    mixed = mix_lms([a, b], [0.5, 0.5])
+    assert isinstance(mixed, WordLM)
+    vocab = {g[0] for g in mixed.prob if len(g) == 1} | {UNK}
+    for context in [(), ("the",), ("dear",), ("1",)]:
+        state = mixed.begin()
+        for w in context:
+            state = mixed.score(state, w)[1]
+        assert sum(math.exp(mixed.score(state, w)[0]) for w in vocab) == \
+            pytest.approx(1, abs=1e-6)
+    with pytest.raises(LMError, match="cannot mix a character model with a word model"):
+        mix_lms([a, build_lm(TEXT, 2)], [1, 1])
+    with pytest.raises(LMError, match="different vocabularies"):
+        mix_lms([a, build_lm(other, 2, unit="word")], [1, 1])
+
+
+def test_flashlight_reads_the_word_lm_with_our_scores(word_arpa):
+    ours = WordLM.load(word_arpa)
+    m = model(word_arpa)
+    text = "the cat sat on the mat."
+    state, total = m.lm.start(False), 0.0
+    for w in word_tokens(text):  # flashlight's KenLM answers log10 per word index
+        state, lp = m.lm.score(state, m.words.get_index(w))
+        total += lp
+    total += m.lm.finish(state)[1]
+    assert total * math.log(10) == pytest.approx(ours.text_logprob(text), abs=1e-3)
+
+
 def test_build_command_writes_a_word_model(tmp_path, capsys):
     text = tmp_path / "t.txt"
     text.write_text("\n".join(TEXT) + "\n", encoding="utf-8")
@@ -162,10 +195,14 @@ def test_a_word_outside_the_list_is_spelt_letter_by_letter_or_not_at_all(word_ar
     logits = spelt("the Tod")
     assert WordDecoder(CS, model(word_arpa), width=16).decode(logits).text == "the Tod"
     # without one-letter words only listed spellings can be read
-    strict = WordDecoder(CS, model(word_arpa, letters=False), width=16).decode(logits).text
+    strict = WordDecoder(CS, model(word_arpa, letters=False), width=16,
+                         unk_score=-math.inf).decode(logits).text
     assert strict != "the Tod"
     assert all(w in {"the", "The", "THE", "rat", "mat", "hat", "cat", "sat", "on", "dear",
                      "mr", "dyer"} or not w.isalpha() for w in strict.split())
+    # an unknown-prefix score lets prefixes of listed words stand as words: T(he) o(n) d(ear)
+    assert WordDecoder(CS, model(word_arpa, letters=False), width=16, unk_score=-2.0) \
+        .decode(logits).text == "the Tod"
 
 
 def test_empty_input_and_a_blank_line(word_arpa):
@@ -208,7 +245,7 @@ def test_options_and_command_line_ask_for_the_word_search(word_arpa, tmp_path):
                                   unk_score=-8.0)
     described = got.describe()
     assert described["decoder"] == "words" and "blank_penalty" not in described
-    assert DecodingOptions(word_lm="x").describe()["unk_score"] is None  # -inf, for JSON
+    assert DecodingOptions(word_lm="x", unk_score=-math.inf).describe()["unk_score"] is None
     assert "word_lm" not in DecodingOptions().describe()
     assert decoding_options(p.parse_args(["--word-lm", "none"])) == DecodingOptions()
     words = tmp_path / "words.txt"
