@@ -128,7 +128,8 @@ def designs(charset, args, logits: list, labels: list[str]) -> None:
         model = WordModel(args.word_lm, lexicon, charset, letters, ends)
         best = None
         for w, s in itertools.product(WEIGHTS, WORD_SCORES):
-            rates, seconds = measure(WordDecoder(charset, model, lm_weight=w, word_score=s),
+            rates, seconds = measure(WordDecoder(charset, model, lm_weight=w, word_score=s,
+                                                 unk_score=-math.inf),
                                      logits, labels)
             if best is None or rates.cer < best[0]:
                 best = (rates.cer, seconds, w, s)

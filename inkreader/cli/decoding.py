@@ -55,7 +55,7 @@ def add_decoding_arguments(p):
                    help=f"with --word-lm: score of each word read (default {DEFAULT_WORD_SCORE})")
     g.add_argument("--unk-score", type=float, metavar="U",
                    help="with --word-lm: score of a prefix of a listed word read as a word "
-                   f"(default {DEFAULT_UNK_SCORE}; -inf: never)")
+                   f"(default {DEFAULT_UNK_SCORE}; --unk-score=-inf: never)")
     g.add_argument("--tta", action="store_true",
                    help="test-time augmentation: read each line also shifted 3 px up and down "
                    "and decode the mean posteriors (about 3x the model time)")

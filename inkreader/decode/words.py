@@ -8,16 +8,17 @@ build --unit word`` writes), so a hypothesis' score is
     log P_ctc(path) + W * ln P_lm(words) + S * (words) + U * (unknown words)
         + space_score * (spaces)
 
-The space is flashlight's silence (the word boundary: any number of them between words); a
-word may also follow the previous one without a space, as punctuation does ("Kew,"). What the
-trie holds (``WordModel``): every listed word (lower case) also capitalised and in capitals,
-all three scored as the lower-case word; every other symbol of the charset (digits,
-punctuation) as a word of its own, so numbers are read digit by digit; with ``letters`` every
-letter as a one-letter word too, the only way to spell a word outside the list (letter by
-letter, each letter scored by the word LM, as a one-letter word or as <unk>). flashlight's
-``unk_score`` is not a fallback to free spelling: it scores a hypothesis that stops on a trie
-node holding no word, i.e. a *prefix* of a listed spelling read as a word ("Hook" of "Hooker");
-``-inf`` forbids it.
+What the trie holds (``WordModel``): every listed word (lower case) also capitalised and in
+capitals, all three scored as the lower-case word, each followed by one of ``WORD_ENDS`` (a
+space or a punctuation mark: the word is scored when its end is read, and a line's last word
+is ended by a frame of space added after the line); every other symbol of the charset (digits,
+punctuation) as a word of its own that may touch its neighbours, so numbers are read digit by
+digit; with ``letters`` every letter as a one-letter word too, the only way to spell a word
+outside the list (letter by letter, each letter scored by the word LM). The space is also
+flashlight's silence: any number of them between words. flashlight's ``unk_score`` is not a
+fallback to free spelling: it scores a hypothesis that stops on a trie node holding no word,
+i.e. a *prefix* of a listed spelling read as a word ("Hook" of "Hooker", scored as <unk>);
+``-inf`` forbids it. Such a prefix may touch the next word.
 
 Spans and confidences come from the Viterbi alignment of the text read and the model's own
 posteriors, as for the other decoders (docs/decoding.md).
