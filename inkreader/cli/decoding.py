@@ -6,10 +6,12 @@ become one ``DecodingOptions`` value (``decoding_options``)."""
 from __future__ import annotations
 
 from ..decode.defaults import (
+    DEFAULT_BEAM_THRESHOLD,
     DEFAULT_BEAM_WIDTH,
     DEFAULT_BLANK_PENALTY,
     DEFAULT_LEXICON_PENALTY,
     DEFAULT_LM_WEIGHT,
+    DEFAULT_TOKEN_BEAM,
 )
 from ..decode.options import GREEDY, DecodingOptions
 from ..decode.words import DEFAULT_UNK_SCORE, DEFAULT_WORD_LM_WEIGHT, DEFAULT_WORD_SCORE
@@ -17,8 +19,9 @@ from ..errors import InkreaderError
 
 # The beam options: given on the command line, they ask for the beam search even on the
 # reference contract (argparse leaves them None when they are not given).
-BEAM_OPTIONS = ("beam_width", "lm", "lm_weight", "blank_penalty", "lexicon", "lexicon_penalty",
-                "word_lm", "word_lm_weight", "word_score", "unk_score")
+BEAM_OPTIONS = ("beam_width", "token_beam", "beam_threshold", "lm", "lm_weight", "blank_penalty",
+                "lexicon", "lexicon_penalty", "word_lm", "word_lm_weight", "word_score",
+                "unk_score")
 
 
 def add_decoding_arguments(p):
@@ -30,6 +33,12 @@ def add_decoding_arguments(p):
     g.add_argument("--beam-width", type=int, metavar="N",
                    help="hypotheses the beam search keeps per frame (default "
                    f"{DEFAULT_BEAM_WIDTH})")
+    g.add_argument("--token-beam", type=int, metavar="N",
+                   help="characters the beam search tries per frame, the frame's most probable "
+                   f"(default {DEFAULT_TOKEN_BEAM})")
+    g.add_argument("--beam-threshold", type=float, metavar="T",
+                   help="hypotheses more than T (log-probability) below a frame's best are "
+                   f"dropped; larger is slower (default {DEFAULT_BEAM_THRESHOLD:g})")
     g.add_argument("--lm", metavar="FILE", help="character n-gram LM, KenLM-readable (ARPA, "
                    ".arpa.gz or KenLM binary; see 'inkreader lm build'); 'default' (the default) "
                    "is the packaged English one, 'none' searches without an LM")

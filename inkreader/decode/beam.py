@@ -30,6 +30,7 @@ import numpy as np
 
 from ..charset import BLANK, Charset
 from .defaults import (
+    DEFAULT_BEAM_THRESHOLD,
     DEFAULT_BEAM_WIDTH,
     DEFAULT_BLANK_PENALTY,
     DEFAULT_LEXICON_PENALTY,
@@ -51,7 +52,6 @@ from .greedy import (
 from .lexicon import text_words
 from .lm import LMError, lm_token, resolve_lm_path
 
-BEAM_THRESHOLD = 25.0  # hypotheses this far (log units) below the best of a frame are dropped
 LOG_FLOOR = -1e4  # log(0) for the search: flashlight's scores stay finite
 
 
@@ -66,14 +66,14 @@ def load_kenlm(path: str | Path, charset: Charset):
         raise LMError(f"{path}: language model file not found")
     tokens = Dictionary(["<blank>", *map(lm_token, charset.symbols)])
     try:
-        with _quiet_stderr():  # KenLM draws a progress bar on stderr while it reads an ARPA
+        with quiet_stderr():  # KenLM draws a progress bar on stderr while it reads an ARPA
             return KenLM(str(path), tokens)
     except Exception as exc:  # KenLM's loader raises a bare RuntimeError naming the problem
         raise LMError(f"{path}: cannot read the language model ({exc})") from None
 
 
 @contextmanager
-def _quiet_stderr():
+def quiet_stderr():
     """File descriptor 2 sent to /dev/null for the duration (C++ code writes there)."""
     sys.stderr.flush()
     saved = os.dup(2)
@@ -100,7 +100,8 @@ class BeamDecoder:
                  blank_penalty: float = DEFAULT_BLANK_PENALTY, lexicon=None,
                  lexicon_penalty: float = DEFAULT_LEXICON_PENALTY,
                  designated: Designated | None = None, confidence: str = LINE_CONFIDENCE,
-                 token_beam: int = DEFAULT_TOKEN_BEAM):
+                 token_beam: int = DEFAULT_TOKEN_BEAM,
+                 threshold: float = DEFAULT_BEAM_THRESHOLD):
         if width < 1 or token_beam < 1:
             raise ValueError(f"beam width and token beam must be at least 1, got {width} and "
                              f"{token_beam}")
@@ -109,6 +110,7 @@ class BeamDecoder:
         from flashlight.lib.text.decoder import ZeroLM
 
         self.charset, self.width, self.token_beam = charset, width, token_beam
+        self.threshold = threshold
         self.lm = load_kenlm(lm, charset) if isinstance(lm, str | Path) else lm
         self._lm = self.lm if self.lm is not None else ZeroLM()
         # flashlight's KenLM answers log10 probabilities; our weight is per natural log
@@ -132,7 +134,7 @@ class BeamDecoder:
 
             opts = LexiconFreeDecoderOptions(
                 beam_size=self.width, beam_size_token=self.token_beam,
-                beam_threshold=BEAM_THRESHOLD, lm_weight=self.lm_weight * math.log(10.0),
+                beam_threshold=self.threshold, lm_weight=self.lm_weight * math.log(10.0),
                 sil_score=-self.blank_penalty, log_add=True, criterion_type=CriterionType.CTC)
             # the blank doubles as flashlight's silence: its sil_score is the blank penalty
             dec = self._local.decoder = LexiconFreeDecoder(opts, self._lm, BLANK, BLANK, [])

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, replace
 
 from ..errors import InkreaderError
 from .defaults import (
+    DEFAULT_BEAM_THRESHOLD,
     DEFAULT_BEAM_WIDTH,
     DEFAULT_BLANK_PENALTY,
     DEFAULT_LEXICON,
@@ -38,12 +39,13 @@ class DecodingOptions:
 
     ``greedy``: the reference's best-path decoding (every other field but ``tta`` unused).
     Otherwise a CTC beam search of ``beam_width`` hypotheses (``token_beam`` characters tried
-    per frame) scored as log P_ctc + ``lm_weight`` * ln P_lm - ``blank_penalty`` per blank
-    frame (with an LM only); ``lm`` is a KenLM-readable character model (ARPA, .arpa.gz or
-    KenLM binary; ``"default"`` the shipped one; None: no LM); ``lexicon`` a word list
-    (``"default"`` the shipped one; None: none) whose unlisted words cost
-    ``lexicon_penalty`` each when the search's best hypotheses are ranked. ``tta``: read each
-    line also shifted 3 px up and down and decode the mean log-posteriors.
+    per frame; hypotheses more than ``beam_threshold`` below the frame's best dropped) scored
+    as log P_ctc + ``lm_weight`` * ln P_lm - ``blank_penalty`` per blank frame (with an LM
+    only); ``lm`` is a KenLM-readable character model (ARPA, .arpa.gz or KenLM binary;
+    ``"default"`` the shipped one; None: no LM); ``lexicon`` a word list (``"default"`` the
+    shipped one; None: none) whose unlisted words cost ``lexicon_penalty`` each when the
+    search's best hypotheses are ranked. ``tta``: read each line also shifted 3 px up and down
+    and decode the mean log-posteriors.
 
     ``word_lm``: a word n-gram LM (KenLM-readable, ``inkreader lm build --unit word``) asks for
     the word-level search instead (``decode/words.py``: flashlight's ``LexiconDecoder``): the
@@ -55,6 +57,7 @@ class DecodingOptions:
     greedy: bool = False
     beam_width: int = DEFAULT_BEAM_WIDTH
     token_beam: int = DEFAULT_TOKEN_BEAM
+    beam_threshold: float = DEFAULT_BEAM_THRESHOLD
     lm: str | None = DEFAULT_LM
     lm_weight: float = DEFAULT_LM_WEIGHT
     blank_penalty: float = DEFAULT_BLANK_PENALTY
@@ -76,6 +79,9 @@ class DecodingOptions:
                      "word_score"):
             if not math.isfinite(getattr(self, name)):
                 raise InkreaderError(f"{name.replace('_', '-')} must be a finite number")
+        if not self.beam_threshold > 0 or not math.isfinite(self.beam_threshold):
+            raise InkreaderError(f"beam-threshold must be a positive number, got "
+                                 f"{self.beam_threshold}")
         if math.isnan(self.unk_score) or self.unk_score == math.inf:
             raise InkreaderError("unk-score must be a number or -inf")
         if self.word_lm is not None and self.lexicon is None and not self.greedy:
@@ -125,7 +131,7 @@ class DecodingOptions:
         return BeamDecoder(charset, self.beam_width, lm=self.lm, lm_weight=self.lm_weight,
                            blank_penalty=self.blank_penalty, lexicon=lexicon,
                            lexicon_penalty=self.lexicon_penalty, designated=designated,
-                           token_beam=self.token_beam)
+                           token_beam=self.token_beam, threshold=self.beam_threshold)
 
 
 GREEDY = DecodingOptions(greedy=True, lm=None, lexicon=None)

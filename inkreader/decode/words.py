@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from ..charset import BLANK, Charset
-from .beam import BEAM_THRESHOLD, LOG_FLOOR, _quiet_stderr, collapse
+from .beam import LOG_FLOOR, collapse, quiet_stderr
 from .defaults import DEFAULT_BEAM_WIDTH, DEFAULT_TOKEN_BEAM
 from .greedy import (
     LINE_CONFIDENCE,
@@ -56,6 +56,7 @@ DEFAULT_WORD_LM_WEIGHT = 0.5  # times the word LM's natural-log probability of e
 DEFAULT_WORD_SCORE = 1.0  # natural-log bonus of each word (offsets the LM's cost per word)
 DEFAULT_UNK_SCORE = -2.0  # score of a prefix of a listed word read as a word (-inf: never)
 DEFAULT_SPACE_SCORE = 0.0  # natural-log score of each space (flashlight's sil_score)
+WORD_BEAM_THRESHOLD = 25.0  # hypotheses this far (log units) below a frame's best are dropped
 # A listed word ends with one of these (each spelling once per end): the word is complete, and
 # scored, when its end is read; a line's last word is ended by a space frame added after it.
 WORD_ENDS = " ,.-;:"
@@ -83,7 +84,7 @@ class WordModel:
         words = sorted({w for w, _ in spellings})
         self.words = Dictionary([UNK, *words])
         try:
-            with _quiet_stderr():  # KenLM draws a progress bar on stderr while it reads an ARPA
+            with quiet_stderr():  # KenLM draws a progress bar on stderr while it reads an ARPA
                 self.lm = KenLM(str(lm_path), self.words)
         except Exception as exc:  # KenLM's loader raises a bare RuntimeError naming the problem
             raise LMError(f"{lm_path}: cannot read the word language model ({exc})") from None
@@ -173,7 +174,7 @@ class WordDecoder:
 
             opts = LexiconDecoderOptions(
                 beam_size=self.width, beam_size_token=self.token_beam,
-                beam_threshold=BEAM_THRESHOLD,
+                beam_threshold=WORD_BEAM_THRESHOLD,
                 # flashlight's KenLM answers log10 probabilities; our weight is per natural log
                 lm_weight=self.lm_weight * math.log(10.0), word_score=self.word_score,
                 unk_score=self.unk_score, sil_score=self.space_score,

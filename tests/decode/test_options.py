@@ -62,7 +62,8 @@ def test_options_are_one_frozen_value_with_the_defaults_in_one_place():
     assert d.describe()["decoder"] == "beam" and d.describe()["lm_weight"] == d.lm_weight
     assert GREEDY.describe() == {"decoder": "greedy", "tta": False}
     for bad in ({"beam_width": 0}, {"token_beam": 0}, {"lm_weight": math.nan},
-                {"blank_penalty": math.inf}):
+                {"blank_penalty": math.inf}, {"beam_threshold": 0.0},
+                {"beam_threshold": math.inf}):
         with pytest.raises(InkreaderError, match="must be"):
             DecodingOptions(**bad)
 
@@ -77,9 +78,12 @@ def test_the_command_line_builds_the_same_value():
     assert decoding_options(parse("--lm", "default"), reference=True) == DecodingOptions()
     got = decoding_options(parse("--lm", "none", "--lexicon", "none", "--beam-width", "4",
                                  "--lm-weight", "0.5", "--blank-penalty", "1",
-                                 "--lexicon-penalty", "2"))
+                                 "--lexicon-penalty", "2", "--token-beam", "3",
+                                 "--beam-threshold", "12"))
     assert got == DecodingOptions(lm=None, lexicon=None, beam_width=4, lm_weight=0.5,
-                                  blank_penalty=1.0, lexicon_penalty=2.0)
+                                  blank_penalty=1.0, lexicon_penalty=2.0, token_beam=3,
+                                  beam_threshold=12.0)
+    assert got.decoder(Charset(tuple(" ab"))).threshold == 12.0
     with pytest.raises(InkreaderError, match="--greedy cannot be combined"):
         decoding_options(parse("--greedy", "--lm", "default"))
 
