@@ -5,9 +5,10 @@ beam search that it replaced (``bench/python_beam.py``): CER, WER, decoding time
 The model runs once per line (through the Recognizer, one line at a time, so every decoder
 sees exactly the logits ``inkreader read`` would); the decoders then run on those logits and
 only their own CPU time is counted. ``--tune`` chooses the LM weight and the blank penalty,
-then the word list's penalty, on the val split ONLY (a small grid, best val CER), prints the
-grids, and measures every decoder on test with what it chose; put the chosen values in
-``inkreader/decode/options.py`` (the one place the defaults live). ``--tta`` also reads every line
+then the word list's penalty, on the val splits ONLY (Hooker val and IAM-OnDB val, the best
+mean CER of the two; a small grid), prints the grids and the width x token beam x threshold
+table, and measures every decoder on test with what it chose; put the chosen values in
+``inkreader/decode/defaults.py`` (the one place the defaults live). ``--tta`` also reads every line
 as ``--tta`` does (shifted up and down, mean log-posteriors). Run from the repository root on a
 core of its own:
 
@@ -39,10 +40,12 @@ from inkreader.metrics import ErrorRates
 from inkreader.runtime.recognizer import Recognizer
 
 HOOKER = Path("../shared/data/hooker/lines.tsv")
-WEIGHTS = (0.5, 0.65, 0.75, 0.9, 1.0)
-BLANK_PENALTIES = (1.0, 1.5, 2.0, 2.5)
+IAM = Path("../shared/data/iam-ondb")  # pen strokes, drawn with the plain pen as evaluate does
+WEIGHTS = (0.6, 0.75, 0.9)
+BLANK_PENALTIES = (1.0, 1.5, 2.0)
 PENALTIES = (3.0, 5.0, 8.0)
-WIDTHS, TOKEN_BEAMS = (8, 16, 32), (4, 6, 8)  # the speed / accuracy grid printed after tuning
+# the speed / accuracy grid printed after tuning
+WIDTHS, TOKEN_BEAMS, THRESHOLDS = (32, 48, 64), (6, 8), (8.0, 25.0)
 # the hand-written decoder's own tuned values (docs/decoding.md, sessions 5-12)
 PYTHON_WEIGHT, PYTHON_BONUS, PYTHON_PENALTY = 0.75, 2.0, 5.0
 
@@ -83,6 +86,35 @@ def collect_logits(rec: Recognizer, lines: list[tuple[Path, str]]) -> tuple[list
     return out, (time.perf_counter() - start) / max(1, len(lines))
 
 
+def collect_val_logits(rec: Recognizer, dataset: Path, limit: int | None) -> tuple[list, list]:
+    """(logits, labels) of the val split of any dataset ``inkreader evaluate`` reads (a TSV,
+    a strokes folder), one line per request."""
+    from inkreader.data.pagexml import PageImages, line_image
+    from inkreader.evaluation.evaluate import load_lines
+
+    samples = load_lines(dataset, "val")[0][:limit]
+    capture = _Capture(rec.charset)
+    saved, rec.decoder = rec.decoder, capture
+    pages, out = PageImages(), []
+    for sample in samples:
+        capture.logits = None
+        rec.read_arrays([line_image(sample, pages)], [str(sample.id)])
+        out.append(capture.logits)
+    rec.decoder = saved
+    return out, [s.text for s in samples]
+
+
+def measure_sets(decoder, sets: list[tuple[list, list[str]]]) -> tuple[list[ErrorRates], float]:
+    """Each set's error rates and the mean decoding CPU time per line over all of them."""
+    rates, seconds, lines = [], 0.0, 0
+    for logits, labels in sets:
+        r, s = measure(decoder, logits, labels)
+        rates.append(r)
+        seconds += s * len(labels)
+        lines += len(labels)
+    return rates, seconds / max(1, lines)
+
+
 def measure(decoder, logits: list, labels: list[str]) -> tuple[ErrorRates, float]:
     """Corpus error rates of ``decoder`` and its mean decoding CPU time per line (seconds,
     this process's: other work on the machine does not count). An unreadable line counts as
@@ -98,33 +130,37 @@ def measure(decoder, logits: list, labels: list[str]) -> tuple[ErrorRates, float
     return rates, seconds / max(1, len(labels))
 
 
-def grid(charset, base: DecodingOptions, changes: list[dict], logits: list,
-         labels: list[str]) -> DecodingOptions:
-    """Print val CER / WER of ``base`` with each of ``changes``; return the best options."""
+def grid(charset, base: DecodingOptions, changes: list[dict],
+         sets: list[tuple[list, list[str]]]) -> DecodingOptions:
+    """Print each val set's CER and their mean for ``base`` with each of ``changes``; return
+    the options of the lowest mean CER."""
     names = " | ".join(k.replace("_", " ") for k in changes[0])
-    print(f"| {names} | val CER % | val WER % |\n|{'---|' * (len(changes[0]) + 2)}")
+    print(f"| {names} | Hooker val CER % | IAM-OnDB val CER % | mean % |\n"
+          f"|{'---|' * (len(changes[0]) + 3)}")
     best = None
     for change in changes:
         opts = base.with_(**change)
-        rates, _ = measure(opts.decoder(charset), logits, labels)
-        print("| " + " | ".join(str(v) for v in change.values())
-              + f" | {100 * rates.cer:.2f} | {100 * rates.wer:.2f} |", flush=True)
-        if best is None or (rates.cer, rates.wer) < best[0]:
-            best = ((rates.cer, rates.wer), opts)
+        rates, _ = measure_sets(opts.decoder(charset), sets)
+        mean = sum(100 * r.cer for r in rates) / len(rates)
+        print("| " + " | ".join(str(v) for v in change.values()) + " | "
+              + " | ".join(f"{100 * r.cer:.2f}" for r in rates) + f" | {mean:.3f} |", flush=True)
+        if best is None or mean < best[0]:
+            best = (mean, opts)
+    print()
     return best[1]
 
 
-def tune(charset, options: DecodingOptions, logits: list, labels: list[str]) -> DecodingOptions:
+def tune(charset, options: DecodingOptions, sets: list[tuple[list, list[str]]]) \
+        -> DecodingOptions:
     """LM weight x blank penalty without the word list, then the word list's penalty: the
-    values with the lowest val CER (then WER)."""
+    values with the lowest mean val CER."""
     if options.lm:
         chosen = grid(charset, options.with_(lexicon=None),
                       [{"lm_weight": w, "blank_penalty": b}
-                       for w in WEIGHTS for b in BLANK_PENALTIES], logits, labels)
+                       for w in WEIGHTS for b in BLANK_PENALTIES], sets)
         options = options.with_(lm_weight=chosen.lm_weight, blank_penalty=chosen.blank_penalty)
     if options.lexicon:
-        options = grid(charset, options, [{"lexicon_penalty": p} for p in PENALTIES],
-                       logits, labels)
+        options = grid(charset, options, [{"lexicon_penalty": p} for p in PENALTIES], sets)
     return options
 
 
@@ -198,7 +234,7 @@ def python_rows(charset, args, options: DecodingOptions) -> list[tuple[str, obje
 
 def decoders(charset, options: DecodingOptions) -> list[tuple[str, object]]:
     """(row name, decoder): greedy, the beam without LM, with the LM, with LM + word list."""
-    beam = f"beam {options.beam_width}/{options.token_beam}"
+    beam = f"beam {options.beam_width}/{options.token_beam} (threshold {options.beam_threshold:g})"
     lm = (f"{beam} + char LM (weight {options.lm_weight}, blank penalty "
           f"{options.blank_penalty})")
     rows = [("greedy (--greedy)", GreedyDecoder(charset)),
@@ -211,20 +247,23 @@ def decoders(charset, options: DecodingOptions) -> list[tuple[str, object]]:
     return rows
 
 
-def val_table(charset, options: DecodingOptions, args, logits: list,
-              labels: list[str]) -> None:
-    """Val CER and decoding time of the tuned beam at other widths x token beams (the speed
-    the default pays for its CER), and with ``--compare`` of the hand-written search."""
-    rows = [(f"beam {w}/{k}, LM + word list as tuned",
-             options.with_(beam_width=w, token_beam=k).decoder(charset))
-            for w in WIDTHS for k in TOKEN_BEAMS]
+def val_table(charset, options: DecodingOptions, args,
+              sets: list[tuple[list, list[str]]]) -> None:
+    """Val CER and decoding time of the tuned beam at other widths x token beams x frame
+    thresholds (the speed the default pays for its CER), and with ``--compare`` of the
+    hand-written search."""
+    rows = [(f"beam {w}/{k}, threshold {t:g}, LM + word list as tuned",
+             options.with_(beam_width=w, token_beam=k, beam_threshold=t).decoder(charset))
+            for w in WIDTHS for k in TOKEN_BEAMS for t in THRESHOLDS]
     if args.compare:
         rows += python_rows(charset, args, options)
-    print("| decoder (val) | CER % | WER % | decoding CPU ms / line |\n|---|---|---|---|")
+    print("| decoder (val) | Hooker CER % | IAM-OnDB CER % | mean % | decoding CPU ms / line |\n"
+          "|---|---|---|---|---|")
     for name, dec in rows:
-        rates, seconds = measure(dec, logits, labels)
-        print(f"| {name} | {100 * rates.cer:.2f} | {100 * rates.wer:.2f} | "
-              f"{1000 * seconds:.2f} |", flush=True)
+        rates, seconds = measure_sets(dec, sets)
+        mean = sum(100 * r.cer for r in rates) / len(rates)
+        print(f"| {name} | " + " | ".join(f"{100 * r.cer:.2f}" for r in rates)
+              + f" | {mean:.3f} | {1000 * seconds:.2f} |", flush=True)
     print()
 
 
@@ -238,6 +277,7 @@ def main() -> None:
     ap.add_argument("--lexicon", default=d.lexicon, help="'none': no word-list rows")
     ap.add_argument("--width", type=int, default=d.beam_width)
     ap.add_argument("--token-beam", type=int, default=d.token_beam)
+    ap.add_argument("--threshold", type=float, default=d.beam_threshold)
     ap.add_argument("--tune", action="store_true",
                     help="tune LM weight and blank penalty, then the word list penalty, on val")
     ap.add_argument("--lm-weight", type=float, default=d.lm_weight)
@@ -254,7 +294,7 @@ def main() -> None:
     args = ap.parse_args()
 
     options = DecodingOptions(
-        beam_width=args.width, token_beam=args.token_beam,
+        beam_width=args.width, token_beam=args.token_beam, beam_threshold=args.threshold,
         lm=None if args.lm == "none" else args.lm, lm_weight=args.lm_weight,
         blank_penalty=args.blank_penalty,
         lexicon=None if args.lexicon == "none" else args.lexicon,
@@ -264,13 +304,12 @@ def main() -> None:
         compare_lms(rec, args, options)
         return
     if args.tune:
-        val = split_lines(args.data, "val", args.lines)
-        val_logits, _ = collect_logits(rec, val)
-        val_labels = [t for _, t in val]
-        options = tune(rec.charset, options, val_logits, val_labels)
-        print(f"\ntuned on {len(val)} val lines: LM weight {options.lm_weight}, blank penalty "
-              f"{options.blank_penalty}, word list penalty {options.lexicon_penalty}\n")
-        val_table(rec.charset, options, args, val_logits, val_labels)
+        sets = [collect_val_logits(rec, data, args.lines) for data in (args.data, IAM)]
+        options = tune(rec.charset, options, sets)
+        print(f"tuned on {' + '.join(str(len(lb)) for _, lb in sets)} val lines: LM weight "
+              f"{options.lm_weight}, blank penalty {options.blank_penalty}, word list penalty "
+              f"{options.lexicon_penalty}\n")
+        val_table(rec.charset, options, args, sets)
     test = split_lines(args.data, "test", args.lines)
     logits, infer = collect_logits(rec, test)
     labels = [t for _, t in test]
