@@ -5,7 +5,7 @@ word list. ``DecodingOptions``, ``BeamDecoder`` and the CLI's help all read them
 # LM on the two val sets (Hooker val and IAM-OnDB val, plain pen), by their mean CER: the LM
 # weight x blank penalty at beam 32/6, then the word-list penalty, then the width x token beam
 # for the least decoding time within 0.05 points of the best (docs/decoding.md, "Tuning").
-DEFAULT_BEAM_WIDTH = 48  # hypotheses kept per frame
+DEFAULT_BEAM_WIDTH = 64  # hypotheses kept per frame
 DEFAULT_TOKEN_BEAM = 6  # characters tried per frame (the frame's most probable ones)
 DEFAULT_BEAM_THRESHOLD = 8.0  # hypotheses this far (log units) below a frame's best are dropped
 DEFAULT_LM_WEIGHT = 0.6  # times the LM's natural-log probability of each character
