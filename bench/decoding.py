@@ -4,13 +4,13 @@ beam search that it replaced (``bench/python_beam.py``): CER, WER, decoding time
 
 The model runs once per line (through the Recognizer, one line at a time, so every decoder
 sees exactly the logits ``inkreader read`` would); the decoders then run on those logits and
-only their own CPU time is counted. ``--tune`` chooses the LM weight and the blank penalty,
-then the word list's penalty, on the val splits ONLY (Hooker val and IAM-OnDB val, the best
-mean CER of the two; a small grid), prints the grids and the width x token beam x threshold
-table, and measures every decoder on test with what it chose; put the chosen values in
-``inkreader/decode/defaults.py`` (the one place the defaults live). ``--tta`` also reads every line
-as ``--tta`` does (shifted up and down, mean log-posteriors). Run from the repository root on a
-core of its own:
+only their own CPU time is counted. ``--tune`` chooses the LM weight and the blank penalty
+(with the word list), then the word list's penalty, on the val splits ONLY (Hooker val and
+IAM-OnDB val, the best mean CER of the two; a small grid), prints the grids and the width x
+token beam x threshold table, and measures every decoder on test with what it chose; put the
+chosen values in ``inkreader/decode/defaults.py`` (the one place the defaults live).
+``--tta`` also reads every line as ``--tta`` does (shifted up and down, mean log-posteriors).
+Run from the repository root on a core of its own:
 
     taskset -c 1 .venv/bin/python bench/decoding.py --tune --compare --write-doc docs/decoding.md
 
@@ -152,10 +152,10 @@ def grid(charset, base: DecodingOptions, changes: list[dict],
 
 def tune(charset, options: DecodingOptions, sets: list[tuple[list, list[str]]]) \
         -> DecodingOptions:
-    """LM weight x blank penalty without the word list, then the word list's penalty: the
-    values with the lowest mean val CER."""
+    """LM weight x blank penalty (with the word list at its penalty, as the default reads),
+    then the word list's penalty: the values with the lowest mean val CER."""
     if options.lm:
-        chosen = grid(charset, options.with_(lexicon=None),
+        chosen = grid(charset, options,
                       [{"lm_weight": w, "blank_penalty": b}
                        for w in WEIGHTS for b in BLANK_PENALTIES], sets)
         options = options.with_(lm_weight=chosen.lm_weight, blank_penalty=chosen.blank_penalty)
