@@ -3,8 +3,9 @@ word list. ``DecodingOptions``, ``BeamDecoder`` and the CLI's help all read them
 
 # The tuned defaults: the one place to change after re-tuning. Chosen with the shipped model and
 # LM on the two val sets (Hooker val and IAM-OnDB val, plain pen), by their mean CER: the LM
-# weight x blank penalty at beam 32/6, then the word-list penalty, then the width x token beam
-# for the least decoding time within 0.05 points of the best (docs/decoding.md, "Tuning").
+# weight x blank penalty with the word list at beam 48/6, then the word-list penalty, then the
+# width x token beam x threshold of the least decoding time within 0.05 points of the best
+# (`bench/decoding.py --tune`; docs/decoding.md, "Tuning").
 DEFAULT_BEAM_WIDTH = 64  # hypotheses kept per frame
 DEFAULT_TOKEN_BEAM = 6  # characters tried per frame (the frame's most probable ones)
 DEFAULT_BEAM_THRESHOLD = 8.0  # hypotheses this far (log units) below a frame's best are dropped
