@@ -86,7 +86,35 @@ def quiet_stderr():
         os.close(saved)
 
 
-class BeamDecoder:
+class FlashlightSearch:
+    """What the flashlight-text decoders share: one search per thread (flashlight keeps
+    per-line state), and ``decode``: softmax, the reference's designated characters, the
+    subclass's ``search`` on the log posteriors, then the Viterbi alignment of the text read
+    for its spans and the model's own posteriors for its confidences. Subclasses set
+    ``charset``, ``designated``, ``confidence`` and ``_local`` (a ``threading.local``) and
+    define ``_new_search`` and ``search``."""
+
+    def _search(self):
+        """This thread's flashlight decoder."""
+        dec = getattr(self._local, "decoder", None)
+        if dec is None:
+            dec = self._local.decoder = self._new_search()
+        return dec
+
+    def decode(self, logits: np.ndarray) -> DecodedLine:
+        """(T, C) logits of one line -> DecodedLine."""
+        probs = softmax(logits)  # (T, C)
+        search = probs if self.designated is None else \
+            designated_posteriors(probs, self.charset, self.designated)
+        with np.errstate(divide="ignore"):
+            logp = np.maximum(np.log(search), LOG_FLOOR).astype(np.float32)  # (T, C)
+        classes = self.search(logp) if len(logp) else np.zeros(0, np.int64)
+        path = ctc_align(logp, classes) if len(logp) else np.zeros(0, np.int64)
+        return scored_line(self.charset.decode(classes), classes, probs, path,
+                           aligned_spans(path, len(classes)), self.confidence)
+
+
+class BeamDecoder(FlashlightSearch):
     """CTC beam search (flashlight-text) with an optional KenLM character LM and word list.
 
     ``lm``: a path (``"default"``: the shipped LM) or a model from ``load_kenlm``; None: no LM.
@@ -122,35 +150,19 @@ class BeamDecoder:
         self.designated, self.confidence = designated, confidence
         self._local = threading.local()
 
-    def _search(self):
-        """This thread's flashlight decoder (it keeps per-line state between calls)."""
-        dec = getattr(self._local, "decoder", None)
-        if dec is None:
-            from flashlight.lib.text.decoder import (
-                CriterionType,
-                LexiconFreeDecoder,
-                LexiconFreeDecoderOptions,
-            )
+    def _new_search(self):
+        from flashlight.lib.text.decoder import (
+            CriterionType,
+            LexiconFreeDecoder,
+            LexiconFreeDecoderOptions,
+        )
 
-            opts = LexiconFreeDecoderOptions(
-                beam_size=self.width, beam_size_token=self.token_beam,
-                beam_threshold=self.threshold, lm_weight=self.lm_weight * math.log(10.0),
-                sil_score=-self.blank_penalty, log_add=True, criterion_type=CriterionType.CTC)
-            # the blank doubles as flashlight's silence: its sil_score is the blank penalty
-            dec = self._local.decoder = LexiconFreeDecoder(opts, self._lm, BLANK, BLANK, [])
-        return dec
-
-    def decode(self, logits: np.ndarray) -> DecodedLine:
-        """(T, C) logits of one line -> DecodedLine."""
-        probs = softmax(logits)  # (T, C)
-        search = probs if self.designated is None else \
-            designated_posteriors(probs, self.charset, self.designated)
-        with np.errstate(divide="ignore"):
-            logp = np.maximum(np.log(search), LOG_FLOOR).astype(np.float32)  # (T, C)
-        classes = self.search(logp) if len(logp) else np.zeros(0, np.int64)
-        path = ctc_align(logp, classes) if len(logp) else np.zeros(0, np.int64)
-        return scored_line(self.charset.decode(classes), classes, probs, path,
-                           aligned_spans(path, len(classes)), self.confidence)
+        opts = LexiconFreeDecoderOptions(
+            beam_size=self.width, beam_size_token=self.token_beam,
+            beam_threshold=self.threshold, lm_weight=self.lm_weight * math.log(10.0),
+            sil_score=-self.blank_penalty, log_add=True, criterion_type=CriterionType.CTC)
+        # the blank doubles as flashlight's silence: its sil_score is the blank penalty
+        return LexiconFreeDecoder(opts, self._lm, BLANK, BLANK, [])
 
     def search(self, logp: np.ndarray) -> np.ndarray:
         """(T, C) float32 log posteriors -> the best hypothesis' classes, without leading or

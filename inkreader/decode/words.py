@@ -34,19 +34,13 @@ from pathlib import Path
 import numpy as np
 
 from ..charset import BLANK, Charset
-from .beam import LOG_FLOOR, collapse, quiet_stderr
+from .beam import LOG_FLOOR, FlashlightSearch, collapse, quiet_stderr
 from .defaults import DEFAULT_BEAM_WIDTH, DEFAULT_TOKEN_BEAM
 from .greedy import (
     LINE_CONFIDENCE,
     LINE_CONFIDENCES,
-    DecodedLine,
     Designated,
-    aligned_spans,
-    ctc_align,
-    designated_posteriors,
     inner,
-    scored_line,
-    softmax,
 )
 from .lexicon import Lexicon, is_word_char
 from .lm import LMError
@@ -137,7 +131,7 @@ def word_spellings(lexicon: Lexicon, charset: Charset, letters: bool,
     return sorted(pairs)
 
 
-class WordDecoder:
+class WordDecoder(FlashlightSearch):
     """CTC beam search (flashlight-text's ``LexiconDecoder``) over the spellings of a word list,
     scored by a word n-gram LM (module docstring). ``model``: a ``WordModel``. Safe to call
     from several threads: each has its own search; the model is shared (read-only)."""
@@ -162,39 +156,22 @@ class WordDecoder:
         self.designated, self.confidence = designated, confidence
         self._local = threading.local()
 
-    def _search(self):
-        """This thread's flashlight decoder (it keeps per-line state between calls)."""
-        dec = getattr(self._local, "decoder", None)
-        if dec is None:
-            from flashlight.lib.text.decoder import (
-                CriterionType,
-                LexiconDecoder,
-                LexiconDecoderOptions,
-            )
+    def _new_search(self):
+        from flashlight.lib.text.decoder import (
+            CriterionType,
+            LexiconDecoder,
+            LexiconDecoderOptions,
+        )
 
-            opts = LexiconDecoderOptions(
-                beam_size=self.width, beam_size_token=self.token_beam,
-                beam_threshold=WORD_BEAM_THRESHOLD,
-                # flashlight's KenLM answers log10 probabilities; our weight is per natural log
-                lm_weight=self.lm_weight * math.log(10.0), word_score=self.word_score,
-                unk_score=self.unk_score, sil_score=self.space_score,
-                log_add=True, criterion_type=CriterionType.CTC)
-            m = self.model
-            dec = self._local.decoder = LexiconDecoder(opts, m.trie, m.lm, m.space, BLANK,
-                                                       m.unk, [], False)
-        return dec
-
-    def decode(self, logits: np.ndarray) -> DecodedLine:
-        """(T, C) logits of one line -> DecodedLine."""
-        probs = softmax(logits)  # (T, C)
-        search = probs if self.designated is None else \
-            designated_posteriors(probs, self.charset, self.designated)
-        with np.errstate(divide="ignore"):
-            logp = np.maximum(np.log(search), LOG_FLOOR).astype(np.float32)  # (T, C)
-        classes = self.search(logp) if len(logp) else np.zeros(0, np.int64)
-        path = ctc_align(logp, classes) if len(logp) else np.zeros(0, np.int64)
-        return scored_line(self.charset.decode(classes), classes, probs, path,
-                           aligned_spans(path, len(classes)), self.confidence)
+        opts = LexiconDecoderOptions(
+            beam_size=self.width, beam_size_token=self.token_beam,
+            beam_threshold=WORD_BEAM_THRESHOLD,
+            # flashlight's KenLM answers log10 probabilities; our weight is per natural log
+            lm_weight=self.lm_weight * math.log(10.0), word_score=self.word_score,
+            unk_score=self.unk_score, sil_score=self.space_score,
+            log_add=True, criterion_type=CriterionType.CTC)
+        m = self.model
+        return LexiconDecoder(opts, m.trie, m.lm, m.space, BLANK, m.unk, [], False)
 
     def search(self, logp: np.ndarray) -> np.ndarray:
         """(T, C) float32 log posteriors -> the best hypothesis' classes, without spaces at
