@@ -73,17 +73,7 @@ def split_lines(tsv: Path, split: str, limit: int | None) -> list[tuple[Path, st
 def collect_logits(rec: Recognizer, lines: list[tuple[Path, str]]) -> tuple[list, float]:
     """Each line's (T, C) logits (None for an unreadable image) and the seconds per line the
     model took (image decoding and preprocessing included)."""
-    capture = _Capture(rec.charset)
-    saved, rec.decoder = rec.decoder, capture
-    out, start = [], time.perf_counter()
-    for path, _ in lines:
-        capture.logits = None
-        result = rec.read_paths([path])[0]
-        if not result.ok:
-            print(f"warning: {result.error}", file=sys.stderr)
-        out.append(capture.logits)
-    rec.decoder = saved
-    return out, (time.perf_counter() - start) / max(1, len(lines))
+    return _capture_logits(rec, [lambda p=path: rec.read_paths([p])[0] for path, _ in lines])
 
 
 def collect_val_logits(rec: Recognizer, dataset: Path, limit: int | None) -> tuple[list, list]:
@@ -93,15 +83,28 @@ def collect_val_logits(rec: Recognizer, dataset: Path, limit: int | None) -> tup
     from inkreader.evaluation.evaluate import load_lines
 
     samples = load_lines(dataset, "val")[0][:limit]
+    pages = PageImages()
+    logits, _ = _capture_logits(rec, [
+        lambda s=s: rec.read_arrays([line_image(s, pages)], [str(s.id)])[0] for s in samples])
+    return logits, [s.text for s in samples]
+
+
+def _capture_logits(rec: Recognizer, reads: list) -> tuple[list, float]:
+    """Run each of ``reads`` (a call reading one line with ``rec``) with a decoder that keeps
+    the logits: each line's logits and the seconds per line."""
     capture = _Capture(rec.charset)
     saved, rec.decoder = rec.decoder, capture
-    pages, out = PageImages(), []
-    for sample in samples:
-        capture.logits = None
-        rec.read_arrays([line_image(sample, pages)], [str(sample.id)])
-        out.append(capture.logits)
-    rec.decoder = saved
-    return out, [s.text for s in samples]
+    out, start = [], time.perf_counter()
+    try:
+        for read in reads:
+            capture.logits = None
+            result = read()
+            if not result.ok:
+                print(f"warning: {result.error}", file=sys.stderr)
+            out.append(capture.logits)
+    finally:
+        rec.decoder = saved
+    return out, (time.perf_counter() - start) / max(1, len(reads))
 
 
 def measure_sets(decoder, sets: list[tuple[list, list[str]]]) -> tuple[list[ErrorRates], float]:
