@@ -51,7 +51,8 @@ class DecodingOptions:
     the word-level search instead (``decode/words.py``: flashlight's ``LexiconDecoder``): the
     spellings of ``lexicon`` only (``word_letters``: and one-letter words), scored as
     ``word_lm_weight`` * ln P_lm(word) + ``word_score`` per word, ``unk_score`` per prefix of
-    a listed word read as a word; ``lm``, ``blank_penalty`` and ``lexicon_penalty`` are unused.
+    a listed word read as a word; ``lm``, ``blank_penalty``, ``lexicon_penalty`` and
+    ``beam_threshold`` are unused (the word search keeps its own, ``WORD_BEAM_THRESHOLD``).
     """
 
     greedy: bool = False
@@ -104,7 +105,7 @@ class DecodingOptions:
         if self.word_lm is None:
             return {"decoder": "beam", **{k: v for k, v in asdict(self).items()
                                           if k not in WORD_FIELDS}}
-        unused = ("lm", "lm_weight", "blank_penalty", "lexicon_penalty")
+        unused = ("lm", "lm_weight", "blank_penalty", "lexicon_penalty", "beam_threshold")
         out = {k: v for k, v in asdict(self).items() if k not in unused}
         if out["unk_score"] == -math.inf:  # JSON has no -inf: null says "forbidden"
             out["unk_score"] = None
