@@ -3,13 +3,13 @@ word list. ``DecodingOptions``, ``BeamDecoder`` and the CLI's help all read them
 
 # The tuned defaults: the one place to change after re-tuning. Chosen with the shipped model and
 # LM on the two val sets (Hooker val and IAM-OnDB val, plain pen), by their mean CER: the LM
-# weight x blank penalty with the word list at beam 48/6, then the word-list penalty, then the
-# width x token beam x threshold of the least decoding time within 0.05 points of the best
-# (`bench/decoding.py --tune`; docs/decoding.md, "Tuning").
+# weight x blank penalty with the word list at the default beam, then the word-list penalty,
+# then the width x token beam x threshold of the least decoding time within 0.05 points of the
+# best (`bench/decoding.py --tune`; docs/decoding.md, "Tuning").
 DEFAULT_BEAM_WIDTH = 64  # hypotheses kept per frame
-DEFAULT_TOKEN_BEAM = 6  # characters tried per frame (the frame's most probable ones)
+DEFAULT_TOKEN_BEAM = 8  # characters tried per frame (the frame's most probable ones)
 DEFAULT_BEAM_THRESHOLD = 8.0  # hypotheses this far (log units) below a frame's best are dropped
-DEFAULT_LM_WEIGHT = 0.6  # times the LM's natural-log probability of each character
+DEFAULT_LM_WEIGHT = 0.75  # times the LM's natural-log probability of each character
 DEFAULT_BLANK_PENALTY = 2.0  # natural-log cost of each blank frame (offsets the LM's cost)
 DEFAULT_LEXICON_PENALTY = 3.0  # natural-log cost of each word outside the word list
 DEFAULT_LM = "default"  # inkreader/models/english-char-6gram.arpa.gz
