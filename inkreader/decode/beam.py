@@ -90,9 +90,20 @@ class FlashlightSearch:
     """What the flashlight-text decoders share: one search per thread (flashlight keeps
     per-line state), and ``decode``: softmax, the reference's designated characters, the
     subclass's ``search`` on the log posteriors, then the Viterbi alignment of the text read
-    for its spans and the model's own posteriors for its confidences. Subclasses set
-    ``charset``, ``designated``, ``confidence`` and ``_local`` (a ``threading.local``) and
-    define ``_new_search`` and ``search``."""
+    for its spans and the model's own posteriors for its confidences. Subclasses call
+    ``__init__`` (it checks and keeps what every search has) and define ``_new_search`` and
+    ``search``."""
+
+    def __init__(self, charset: Charset, width: int, token_beam: int,
+                 designated: Designated | None, confidence: str):
+        if width < 1 or token_beam < 1:
+            raise ValueError(f"beam width and token beam must be at least 1, got {width} and "
+                             f"{token_beam}")
+        if confidence not in LINE_CONFIDENCES:
+            raise ValueError(f"unknown line confidence {confidence!r}")
+        self.charset, self.width, self.token_beam = charset, width, token_beam
+        self.designated, self.confidence = designated, confidence
+        self._local = threading.local()
 
     def _search(self):
         """This thread's flashlight decoder."""
@@ -130,14 +141,9 @@ class BeamDecoder(FlashlightSearch):
                  designated: Designated | None = None, confidence: str = LINE_CONFIDENCE,
                  token_beam: int = DEFAULT_TOKEN_BEAM,
                  threshold: float = DEFAULT_BEAM_THRESHOLD):
-        if width < 1 or token_beam < 1:
-            raise ValueError(f"beam width and token beam must be at least 1, got {width} and "
-                             f"{token_beam}")
-        if confidence not in LINE_CONFIDENCES:
-            raise ValueError(f"unknown line confidence {confidence!r}")
+        super().__init__(charset, width, token_beam, designated, confidence)
         from flashlight.lib.text.decoder import ZeroLM
 
-        self.charset, self.width, self.token_beam = charset, width, token_beam
         self.threshold = threshold
         self.lm = load_kenlm(lm, charset) if isinstance(lm, str | Path) else lm
         self._lm = self.lm if self.lm is not None else ZeroLM()
@@ -147,8 +153,6 @@ class BeamDecoder(FlashlightSearch):
         self.blank_penalty = blank_penalty if self.lm is not None else 0.0
         self.lexicon = lexicon
         self.lexicon_penalty = lexicon_penalty
-        self.designated, self.confidence = designated, confidence
-        self._local = threading.local()
 
     def _new_search(self):
         from flashlight.lib.text.decoder import (

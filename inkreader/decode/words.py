@@ -27,7 +27,6 @@ posteriors, as for the other decoders (docs/decoding.md).
 from __future__ import annotations
 
 import math
-import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -38,7 +37,6 @@ from .beam import LOG_FLOOR, FlashlightSearch, collapse, quiet_stderr
 from .defaults import DEFAULT_BEAM_WIDTH, DEFAULT_TOKEN_BEAM
 from .greedy import (
     LINE_CONFIDENCE,
-    LINE_CONFIDENCES,
     Designated,
     inner,
 )
@@ -142,19 +140,12 @@ class WordDecoder(FlashlightSearch):
                  space_score: float = DEFAULT_SPACE_SCORE,
                  designated: Designated | None = None, confidence: str = LINE_CONFIDENCE,
                  token_beam: int = DEFAULT_TOKEN_BEAM):
-        if width < 1 or token_beam < 1:
-            raise ValueError(f"beam width and token beam must be at least 1, got {width} and "
-                             f"{token_beam}")
-        if confidence not in LINE_CONFIDENCES:
-            raise ValueError(f"unknown line confidence {confidence!r}")
+        super().__init__(charset, width, token_beam, designated, confidence)
         if model.charset != charset:
             raise ValueError("the word model was built for another charset")
-        self.charset, self.model = charset, model
-        self.width, self.token_beam = width, token_beam
+        self.model = model
         self.lm_weight, self.word_score = lm_weight, word_score
         self.unk_score, self.space_score = unk_score, space_score
-        self.designated, self.confidence = designated, confidence
-        self._local = threading.local()
 
     def _new_search(self):
         from flashlight.lib.text.decoder import (
