@@ -25,6 +25,8 @@ COMMANDS = {
                 "reports, paired bootstrap)"),
     "errors": ("error_analysis", "where a model's character errors are (evaluate reports)"),
     "prepare-gnhk": ("prepare_gnhk", "cut GNHK pages into line images as the reference did"),
+    "corpus": ("corpus", "build a line dataset from page ground truth (PAGE-XML / ALTO + "
+               "images), from pinned git repositories or a folder"),
     "synth": ("synth", "render synthetic handwriting lines"),
     "stitch": ("stitch", "make new lines from the words of real training lines"),
     "strokes": ("strokes", "draw pen strokes (IAM-OnDB) as line images or a sample sheet"),

@@ -45,6 +45,20 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_commen
 Polygon = tuple[tuple[int, int], ...]
 
 
+@dataclass(frozen=True)
+class PageLine:
+    """One TextLine of a page file as written there: id, text, outline, baseline (reading
+    direction: first point to last) and the line type the editor tagged (ALTO ``TAGREFS`` label,
+    PAGE ``custom`` ``structure {type:...}``), e.g. ``DefaultLine``, ``HeadingLine:rubric``,
+    ``printed``; empty when untagged."""
+
+    id: str
+    text: str
+    polygon: Polygon | None
+    baseline: Polygon | None = None
+    kind: str = ""
+
+
 @dataclass
 class PageFolder:
     """What ``scan_page_folder`` found: the lines, and every problem by file name."""
@@ -98,14 +112,25 @@ def _page_polygon(line: etree._Element, where: str) -> Polygon | None:
     return tuple((int(p.get("x", 0)), int(p.get("y", 0))) for p in pts) or None
 
 
-def _read_page(root: etree._Element, xml: Path) -> tuple[str | None, list[tuple]]:
+_PAGE_TYPE = re.compile(r"structure\s*\{[^}]*type:\s*([^;}]+)")
+
+
+def _page_baseline(line: etree._Element, where: str) -> Polygon | None:
+    base = _children(line, "Baseline")
+    return _points(base[0].get("points"), where) if base and base[0].get("points") else None
+
+
+def _read_page(root: etree._Element, xml: Path) -> tuple[str | None, list[PageLine]]:
     page = _children(root, "Page")
     if not page:
         raise DatasetError(f"{xml}: PAGE-XML without a Page element")
     lines = []
     for n, line in enumerate(_descendants(page[0], "TextLine"), start=1):
         lid = line.get("id") or f"l{n}"
-        lines.append((lid, _page_text(line), _page_polygon(line, f"{xml} line {lid}")))
+        where = f"{xml} line {lid}"
+        kind = _PAGE_TYPE.search(line.get("custom") or "")
+        lines.append(PageLine(lid, _page_text(line), _page_polygon(line, where),
+                              _page_baseline(line, where), kind.group(1).strip() if kind else ""))
     return page[0].get("imageFilename"), lines
 
 
@@ -134,23 +159,44 @@ def _alto_text(line: etree._Element) -> str:
     return " ".join(w for w in words if w).strip()
 
 
-def _read_alto(root: etree._Element, xml: Path) -> tuple[str | None, list[tuple]]:
+def _alto_baseline(line: etree._Element, where: str) -> Polygon | None:
+    """ALTO 4.2+ writes the baseline as points; earlier versions as one VPOS number."""
+    value = (line.get("BASELINE") or "").strip()
+    if not re.search(r"[\s,]", value):
+        return None
+    points = _points(value, where)
+    return points if len(points) >= 2 else None
+
+
+def _alto_kind(line: etree._Element, labels: dict[str, str]) -> str:
+    refs = (line.get("TAGREFS") or "").split()
+    return next((labels[r] for r in refs if r in labels), "")
+
+
+def _read_alto(root: etree._Element, xml: Path) -> tuple[str | None, list[PageLine]]:
     unit = next((u.text for u in _descendants(root, "MeasurementUnit")), None)
     if unit and unit.strip() != "pixel":
         raise DatasetError(f"{xml}: ALTO MeasurementUnit {unit.strip()!r} is not supported "
                            "(pixel coordinates only)")
     names = [f.text.strip() for f in _descendants(root, "fileName") if f.text and f.text.strip()]
+    labels = {t.get("ID"): t.get("LABEL") or "" for t in _descendants(root, "OtherTag")}
     lines = []
     for n, line in enumerate(_descendants(root, "TextLine"), start=1):
         lid = line.get("ID") or f"l{n}"
-        lines.append((lid, _alto_text(line), _alto_polygon(line, f"{xml} line {lid}")))
+        where = f"{xml} line {lid}"
+        lines.append(PageLine(lid, _alto_text(line), _alto_polygon(line, where),
+                              _alto_baseline(line, where), _alto_kind(line, labels)))
     return (names[0] if names else None), lines
 
 
 def _find_image(xml: Path, name: str | None) -> Path:
-    """The page image of ``xml``: its named file (beside the XML or one folder up), else the
-    XML's stem with an image suffix; if none exists, the best guess (reading it will fail)."""
-    folders = (xml.parent, xml.parent.parent)
+    """The page image of ``xml``: its named file (beside the XML, one folder up, or in a sibling
+    folder such as ``jpg/`` beside ``alto/``), else the XML's stem with an image suffix; if none
+    exists, the best guess (reading it will fail)."""
+    up = xml.parent.parent
+    siblings = sorted(d for d in up.iterdir() if d.is_dir() and d != xml.parent) \
+        if xml.parent.name and up.is_dir() else []
+    folders = (xml.parent, up, *siblings)
     candidates = []
     if name:
         base = name.replace("\\", "/").rsplit("/", 1)[-1]
@@ -166,12 +212,10 @@ class NotPageXml(DatasetError):
     """An XML file that is neither PAGE-XML nor ALTO (METS, ...)."""
 
 
-def read_page_xml(xml: str | Path, errors: list[str] | None = None) -> list[LineSample]:
-    """One PAGE-XML or ALTO file -> its lines with text (lines without text are skipped).
+def read_layout(xml: str | Path) -> tuple[Path, list[PageLine]]:
+    """One PAGE-XML or ALTO file -> (its page image, every TextLine as written there).
 
-    A file that cannot be parsed is a DatasetError (NotPageXml for other XML). A line with text
-    but no usable outline cannot be cut: it is appended to ``errors`` if given, else raised.
-    """
+    A file that cannot be parsed is a DatasetError (NotPageXml for other XML)."""
     xml = Path(xml)
     try:
         root = etree.parse(str(xml), _PARSER).getroot()
@@ -185,9 +229,19 @@ def read_page_xml(xml: str | Path, errors: list[str] | None = None) -> list[Line
         image_name, lines = _read_alto(root, xml)
     else:
         raise NotPageXml(f"{xml}: neither PAGE-XML nor ALTO (root element {kind!r})")
-    image = _find_image(xml, image_name)
+    return _find_image(xml, image_name), lines
+
+
+def read_page_xml(xml: str | Path, errors: list[str] | None = None) -> list[LineSample]:
+    """One PAGE-XML or ALTO file -> its lines with text (lines without text are skipped).
+
+    A file that cannot be parsed is a DatasetError (NotPageXml for other XML). A line with text
+    but no usable outline cannot be cut: it is appended to ``errors`` if given, else raised.
+    """
+    xml = Path(xml)
+    image, lines = read_layout(xml)
     samples = []
-    for lid, text, polygon in lines:
+    for lid, text, polygon in ((ln.id, ln.text, ln.polygon) for ln in lines):
         if not text.strip():
             continue
         if polygon is None or len(polygon) < 3:
