@@ -41,7 +41,8 @@ CHAR_MAP = str.maketrans({
 # ``_`` standing alone between words is a dash (``R. _ Les services``, ``_ succession``);
 # inside a word (``imp_wikitexte``) it is written as such and kept.
 LONE_UNDERSCORE = re.compile(r"(?:(?<=\s)|^)_+(?=\s|$)")
-_GLUED_WORD = re.compile(r"\b([A-Z][a-z]{0,3})([A-Za-z][a-zé]{2,})\b")
+_WORD = re.compile(r"\w{5,}")
+_VOWELS = set("aeiouyAEIOUYéèêàâîôûÉ")
 _GLUED_PLACE = re.compile(r"(\w+)([A-Z][\w]*(?:-[\w/]+)+)")
 
 
@@ -59,12 +60,22 @@ def _subsequence(short: str, long: str) -> bool:
     return all(ch in it for ch in short.lower())
 
 
+def _is_expansion(abbr: str, expansion: str) -> bool:
+    """``Mr`` of ``Monsieur``, ``Vve`` of ``veuve``, ``frs`` of ``francs``: the expansion is
+    longer, begins with the abbreviation's first letter and ends with its last, and holds its
+    letters in order; the abbreviation begins with two consonants (which keeps ``testaments``,
+    ``usufruits``, ``entendant`` whole)."""
+    return (len(expansion) > len(abbr) and not _VOWELS & set(abbr[:2])
+            and expansion[0].lower() == abbr[0].lower()
+            and expansion[-1].lower() == abbr[-1].lower() and _subsequence(abbr, expansion))
+
+
 def _cut_glued_word(m: re.Match) -> str:
-    abbr, expansion = m.group(1), m.group(2)
-    if (len(expansion) > len(abbr) and expansion[0].lower() == abbr[0].lower()
-            and _subsequence(abbr, expansion)):
-        return abbr
-    return m.group(0)
+    word = m.group(0)
+    for k in range(2, 5):
+        if _is_expansion(word[:k], word[k:]):
+            return word[:k]
+    return word
 
 
 def _cut_glued_place(m: re.Match) -> str:
@@ -78,7 +89,7 @@ def cut_glued_expansions(text: str) -> str:
     an expansion that begins with its first letter and contains its letters in order, or a
     place name followed by its hyphenated expansion ending with it."""
     text = _GLUED_PLACE.sub(_cut_glued_place, text)
-    return _GLUED_WORD.sub(_cut_glued_word, text)
+    return _WORD.sub(_cut_glued_word, text)
 
 
 def strip_accents(text: str) -> str:
