@@ -37,7 +37,7 @@ from ..preprocess import read_gray
 from .crop import cut_line
 from .gitsource import materialise
 from .labels import normalise
-from .sources import Source
+from .sources import Source, find_git_dir, is_github
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +222,8 @@ def _cut_page(image: str, jobs: list[tuple]) -> list[tuple[str, str]]:
             failed.append((out, str(exc)))
             continue
         Path(out).parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(out, pixels, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        if not cv2.imwrite(out, pixels, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]):
+            failed.append((out, f"{out}: could not be written"))
     return failed
 
 
@@ -294,8 +295,7 @@ def build_corpus(checkouts: list[tuple[Source, Path, str]], out: Path,
 
 def checkout_source(source: Source, mirrors: list[Path], cache: Path) -> tuple[Path, str]:
     """The folder to read ``source`` from, and the commit it holds ("" for a plain folder)."""
-    from .sources import _is_github, find_git_dir
-    if not _is_github(source.repo):
+    if not is_github(source.repo):
         return Path(source.repo), source.commit
     git_dir = find_git_dir(source, mirrors, cache)
     done = materialise(git_dir, source.commit, cache / "files" / source.name)

@@ -48,10 +48,10 @@ class Source:
     @property
     def name(self) -> str:
         """``owner+name`` for a GitHub repository, the folder's name for a local one."""
-        return self.repo.replace("/", "+") if _is_github(self.repo) else Path(self.repo).name
+        return self.repo.replace("/", "+") if is_github(self.repo) else Path(self.repo).name
 
 
-def _is_github(repo: str) -> bool:
+def is_github(repo: str) -> bool:
     return re.fullmatch(r"[\w.-]+/[\w.-]+", repo) is not None and not Path(repo).exists()
 
 
@@ -71,7 +71,7 @@ def _source(table: dict, where: str) -> Source:
                            f"(known: {', '.join(sorted(known))})")
     if "repo" not in table:
         raise DatasetError(f"{where}: every [[source]] needs repo")
-    if _is_github(table["repo"]) and not re.fullmatch(r"[0-9a-f]{40}", table.get("commit", "")):
+    if is_github(table["repo"]) and not re.fullmatch(r"[0-9a-f]{40}", table.get("commit", "")):
         raise DatasetError(f"{where}: {table['repo']} needs commit = the full 40-digit hash")
     values = dict(table)
     for key in ("include", "exclude", "drop"):
