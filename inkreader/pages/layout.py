@@ -72,6 +72,19 @@ def read_layout(xml: str | Path, image: str | Path | None = None) -> Layout:
         tree = etree.parse(str(xml), pagexml._PARSER)
     except (OSError, etree.XMLSyntaxError) as exc:
         raise LayoutError(f"{xml}: not readable XML ({exc})") from None
+    return _layout(tree, xml, image)
+
+
+def parse_layout(data: bytes, name: str, image: str | Path) -> Layout:
+    """A layout sent as bytes (an upload named ``name``) for the page image ``image``."""
+    try:
+        tree = etree.ElementTree(etree.fromstring(data, pagexml._PARSER))
+    except etree.XMLSyntaxError as exc:
+        raise LayoutError(f"{name}: not readable XML ({exc})") from None
+    return _layout(tree, Path(name), image)
+
+
+def _layout(tree: etree._ElementTree, xml: Path, image: str | Path | None) -> Layout:
     root = tree.getroot()
     kind = pagexml._local(root.tag)
     if kind == "PcGts" and (etree.QName(root).namespace or "").startswith(pagexml.PAGE_NS):
