@@ -46,8 +46,8 @@ try:
 except ModuleNotFoundError as exc:  # the serve extra is not installed: say how to install it
     raise as_missing_extra(exc, "the HTTP service") from None
 
-from ..errors import BackendStalled, ImageError
-from ..pages.layout import Layout, LayoutError, parse_layout
+from ..errors import BackendStalled, DatasetError, ImageError
+from ..pages.layout import Layout, parse_layout
 from ..pages.reader import PageResult, detect_lines, read_lines
 from ..preprocess import decode_image
 from ..runtime.recognizer import LineResult, Recognizer
@@ -255,7 +255,7 @@ async def _upload_layout(file: UploadFile | None, image: str) -> Layout | None:
     name = PurePath(file.filename or "layout.xml").name or "layout.xml"
     try:
         return parse_layout(await file.read(), name, image)
-    except LayoutError as exc:
+    except DatasetError as exc:  # a LayoutError, or points that are not numbers
         raise ApiError(400, "bad_layout", str(exc)) from None
 
 

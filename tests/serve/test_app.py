@@ -115,6 +115,9 @@ def test_page_with_its_layout_and_as_pagexml_or_alto(client):
     r = client.post("/v1/pages", files={"file": image, "layout": ("p.xml", broken)})
     assert r.status_code == 400 and r.json()["error"] == "bad_layout"
     assert "p.xml: " in r.json()["detail"] and "no outline" in r.json()["detail"]
+    garbled = layout.replace(b'points="', b'points="x', 1)
+    r = client.post("/v1/pages", files={"file": image, "layout": ("p.xml", garbled)})
+    assert r.status_code == 400 and "unreadable points" in r.json()["detail"]
 
 
 @pytest.mark.parametrize("files, status, code, words", [
