@@ -5,6 +5,8 @@
     line = reader.read("line.jpg")               # LineResult: text, confidence, chars (spans)
     lines = reader.read(["a.jpg", "b.jpg"])      # a batch: results in input order
     page = reader.read_page("page.jpg")          # PageResult: lines with polygons and texts
+    page = reader.read_page("page.xml")          # the lines a PAGE-XML / ALTO file defines
+    page.render("alto")                          # bytes: ALTO 4 (or "pagexml", "json", "text")
 
 An image is a path or an (H, W) uint8 grayscale array (a colour (H, W, 3) array is taken as
 BGR, as OpenCV reads it). ``inkreader.load(decoding=inkreader.GREEDY)`` gives the reference's
@@ -20,6 +22,7 @@ import numpy as np
 
 from .decode.options import DecodingOptions
 from .errors import ImageError
+from .pages.layout import is_layout, read_layout_files
 from .pages.reader import PageResult, read_page_arrays, read_page_files
 from .runtime.recognizer import LineResult, Recognizer
 
@@ -44,7 +47,10 @@ class Reader:
         return self._read_lines(list(images))
 
     def read_page(self, pages: Image | Sequence[Image]) -> PageResult | list[PageResult]:
-        """Find and read the lines of one page image (a PageResult) or of several (a list)."""
+        """Find and read the lines of one page image (a PageResult) or of several (a list).
+        A PAGE-XML or ALTO file (``.xml``) instead of an image gives its lines, read on its
+        image in its reading order; ``page.render("pagexml")`` (``"alto"`` for ALTO) is then
+        that file with the texts and confidences filled in."""
         if _single(pages):
             return self._read_pages([pages])[0]
         return self._read_pages(list(pages))
@@ -59,7 +65,13 @@ class Reader:
 
     def _read_pages(self, pages: list[Image]) -> list[PageResult]:
         if all(not isinstance(p, np.ndarray) for p in pages):
-            return read_page_files(self.recognizer, pages)
+            xmls = [p for p in pages if is_layout(p)]
+            if not xmls:
+                return read_page_files(self.recognizer, pages)
+            laid = iter(read_layout_files(self.recognizer, xmls))
+            images = iter(read_page_files(self.recognizer,
+                                          [p for p in pages if not is_layout(p)]))
+            return [next(laid) if is_layout(p) else next(images) for p in pages]
         names = [str(p) if not isinstance(p, np.ndarray) else f"<array {n}>"
                  for n, p in enumerate(pages)]
         return read_page_arrays(self.recognizer, [_array(p) for p in pages], names)

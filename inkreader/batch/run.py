@@ -118,16 +118,23 @@ def image_kind(path: str, kind: str) -> str:
 def read_task(reader: Reader, task: Sequence[Image]) -> list[dict]:
     """Read one task's images; one record each, in task order. Pages go through the page
     reader in chunks (``PAGE_CHUNK``, as read-page), line images through one Recognizer call."""
+    from ..pages.layout import is_layout, read_layout_files
     from ..pages.reader import read_page_files
 
     start = time.perf_counter()
-    kinds = [image_kind(im.path, reader.kind) for im in task]
+    kinds = ["layout" if is_layout(im.path) else image_kind(im.path, reader.kind)
+             for im in task]
     pages = [im.path for im, k in zip(task, kinds, strict=True) if k == "page"]
     lines = [im.path for im, k in zip(task, kinds, strict=True) if k == "line"]
+    layouts = [im.path for im, k in zip(task, kinds, strict=True) if k == "layout"]
     results: dict[str, dict] = {}
     for i in range(0, len(pages), PAGE_CHUNK):
         for page in read_page_files(reader.rec, pages[i:i + PAGE_CHUNK]):
             results[page.name] = _page_record(page)
+    for i in range(0, len(layouts), PAGE_CHUNK):
+        chunk = layouts[i:i + PAGE_CHUNK]
+        for xml, page in zip(chunk, read_layout_files(reader.rec, chunk), strict=True):
+            results[xml] = {**_page_record(page), "page_image": page.name}
     for line in reader.rec.read_paths(lines) if lines else []:
         results[line.name] = _line_record(line)
     share = (time.perf_counter() - start) / max(1, len(task))
@@ -183,17 +190,22 @@ def file_sha256(path: str | Path) -> str:
 
 # --- the driver -------------------------------------------------------------------------------
 
-def expand_sources(sources: Sequence[str | Path]) -> list[Image]:
+def expand_sources(sources: Sequence[str | Path], layouts: bool = False) -> list[Image]:
     """SOURCEs -> images, in order, each once: a folder is walked (recursively, sorted) for
-    image files, a .txt/.lst file lists image paths (one a line, relative to the list's
-    folder; blank lines and '#' comments skipped), anything else is an image. A missing
-    SOURCE is an error; a missing image in a list becomes an error record when read."""
+    image files (with ``layouts``: for PAGE-XML / ALTO ``.xml`` files instead), a .txt/.lst
+    file lists image paths (one a line, relative to the list's folder; blank lines and '#'
+    comments skipped), anything else is an image (an ``.xml`` file: a layout, read on its
+    image). A missing SOURCE is an error; a missing image in a list becomes an error record
+    when read."""
+    from ..pages.layout import LAYOUT_SUFFIXES
+
+    wanted = LAYOUT_SUFFIXES if layouts else IMAGE_SUFFIXES
     paths: list[Path] = []
     for raw in sources:
         p = Path(raw)
         if p.is_dir():
             paths.extend(sorted(f for f in p.rglob("*")
-                                if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES))
+                                if f.is_file() and f.suffix.lower() in wanted))
         elif p.suffix.lower() in LIST_SUFFIXES and p.is_file():
             paths.extend(_listed(p))
         elif p.exists():
@@ -303,16 +315,18 @@ class Summary:
 def run_batch(sources: Sequence[str | Path], store_path: str | Path, spec: ReadSpec,
               engine: Engine, task_size: int = DEFAULT_TASK_SIZE, verify_hash: bool = False,
               retry_errors: bool = False,
-              on_commit: Callable[[list[dict], Summary], None] | None = None) -> Summary:
+              on_commit: Callable[[list[dict], Summary], None] | None = None,
+              layouts: bool = False) -> Summary:
     """Read every image of ``sources`` that ``store_path`` does not hold yet; each finished
     task is committed as one shard before ``on_commit`` (a progress display) is called with
-    its records (and once with none before the first task)."""
+    its records (and once with none before the first task). ``layouts``: folders give their
+    PAGE-XML / ALTO files, each read on its image with the lines it defines."""
     if task_size < 1:
         raise InkreaderError(f"--task-size must be at least 1, got {task_size}")
     if spec.kind not in KINDS:
         raise InkreaderError(f"unknown kind {spec.kind!r} ({', '.join(KINDS)})")
     check_model(spec)
-    images = expand_sources(sources)
+    images = expand_sources(sources, layouts)
     with Store.open(store_path, spec.reading()) as store:
         todo = plan(images, store, verify_hash, retry_errors)
         summary = Summary(len(images), todo.kept, engine=engine.name)

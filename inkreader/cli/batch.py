@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 
 from ..batch.run import DEFAULT_TASK_SIZE, KINDS, ReadSpec, Summary, run_batch
+from ..batch.xmlout import XML_FORMATS, XmlOut
 from ..decode.options import DecodingOptions
 from ..runtime.backends import BACKENDS
 from .decoding import add_decoding_arguments, decoding_options
@@ -23,6 +24,16 @@ def add_arguments(p) -> None:
                    "image paths (one a line)")
     p.add_argument("--out", required=True, metavar="STORE",
                    help="the result store: a folder of JSON Lines shards (made if missing)")
+    p.add_argument("--layouts", action="store_true",
+                   help="folders give their PAGE-XML / ALTO files instead of their images: "
+                   "each is read on its image with the lines it defines (an .xml SOURCE "
+                   "always is)")
+    p.add_argument("--xml-out", metavar="DIR",
+                   help="also write each page into DIR as <name>.xml: a layout filled in, an "
+                   "image as --xml-format")
+    p.add_argument("--xml-format", choices=XML_FORMATS,
+                   help="pagexml (PAGE-XML 2019) or alto (ALTO 4.4) for --xml-out (default: a "
+                   "layout's own format, pagexml for images)")
     p.add_argument("--kind", choices=KINDS, default="auto",
                    help="page or line images; auto (default) guesses each as the web page "
                    "does: at most 200 px high or at least 5x wider than high is a line")
@@ -50,14 +61,25 @@ def run(args) -> int:
                     decoding=decoding_options(args) or DecodingOptions())
     engine = _engine(args)
     bar = _Progress(disabled=args.no_progress)
+    xml = XmlOut(args.xml_out, args.xml_format) if args.xml_out else None
+
+    def committed(records: list[dict], summary: Summary) -> None:
+        if xml is not None:
+            xml.write(records)
+        bar.update(records, summary)
+
     try:
         summary = run_batch(args.sources, args.out, spec, engine, task_size=args.task_size,
                             verify_hash=args.verify_hash, retry_errors=args.retry_errors,
-                            on_commit=bar.update)
+                            on_commit=committed, layouts=args.layouts)
     finally:
         bar.close()
     print(_report(summary, args.out), file=sys.stderr)
-    return 1 if summary.errors or summary.lost else 0
+    if xml is not None:
+        print(f"{xml.written} pages written to {args.xml_out}"
+              + (f", {xml.failed} could not be (see above)" if xml.failed else ""),
+              file=sys.stderr)
+    return 1 if summary.errors or summary.lost or (xml and xml.failed) else 0
 
 
 def _engine(args):

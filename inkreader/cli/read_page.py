@@ -1,8 +1,12 @@
 """``inkreader read-page IMAGE_OR_DIR...``: find the text lines of whole pages and read them.
 
-Without ``--out-dir`` the result goes to stdout: the page text (several pages: each after a
-``==> page <==`` header), or one JSON object a line with ``--format json``, or the PAGE-XML of
-a single page. With ``--out-dir D`` each page becomes ``D/<name>.txt|.json|.xml``. ``--draw``
+A PAGE-XML or ALTO file given instead of an image is a layout: the lines it defines are read
+on its image (found as datasets find it) in its reading order, and ``--format`` pagexml for a
+PAGE-XML file (alto for an ALTO file) writes that same file with each line's text and
+confidence filled in. Without ``--out-dir`` the result goes to stdout: the page text (several
+pages: each after a ``==> page <==`` header), or one JSON object a line with ``--format json``,
+or the PAGE-XML / ALTO of a single page. With ``--out-dir D`` each page becomes
+``D/<name>.txt|.json|.xml``. ``--draw``
 saves the page with its lines and their text drawn on it (a PNG for one page, a folder of PNGs
 for several). Existing files are never overwritten unless ``--overwrite`` is given. A page that
 cannot be read is reported on stderr by name, the others are still read; the exit code is 1.
@@ -17,8 +21,9 @@ from pathlib import Path
 import cv2
 
 from ..errors import InkreaderError
+from ..pages.layout import is_layout, read_layout_files
 from ..pages.reader import PageResult, read_page_files
-from ..pages.writer import FORMATS, draw, render
+from ..pages.writer import FORMATS, draw
 from ..preprocess import read_gray
 from ..runtime.backends import BACKENDS
 from ..runtime.recognizer import LineResult, Recognizer, expand_inputs
@@ -28,11 +33,13 @@ CHUNK = 8  # pages segmented and read per recognizer call (bounds the memory of 
 
 
 def add_arguments(p) -> None:
-    p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR", help="page images or folders")
+    p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR",
+                   help="page images, folders of them, or PAGE-XML / ALTO layout files")
     p.add_argument("--out-dir", type=Path, help="write one file per page into this folder")
     p.add_argument("--format", choices=tuple(FORMATS), default="text",
-                   help="text (default), json (lines with polygons, text, confidence) or "
-                   "pagexml (PAGE-XML 2019)")
+                   help="text (default), json (lines with polygons, text, confidence), "
+                   "pagexml (PAGE-XML 2019) or alto (ALTO 4.4); a layout file read in its own "
+                   "format is written back filled in")
     p.add_argument("--draw", type=Path, metavar="OUT.png",
                    help="draw the lines and their text on the page (several pages: a folder)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
@@ -46,17 +53,21 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     entries = expand_inputs(args.inputs)
     several = len(entries) > 1
-    if args.format == "pagexml" and several and args.out_dir is None:
-        raise InkreaderError("PAGE-XML of several pages needs --out-dir (one file a page)")
+    if args.format in ("pagexml", "alto") and several and args.out_dir is None:
+        raise InkreaderError(f"{args.format} of several pages needs --out-dir (one file a page)")
     _check_draw_target(args.draw, several, args.overwrite)
     rec = Recognizer.load(args.model, backend=args.backend, decoding=decoding_options(args))
     failed = False
     for start in range(0, len(entries), CHUNK):
         chunk = entries[start:start + CHUNK]
         paths = [e for e in chunk if not isinstance(e, LineResult)]
-        read = iter(read_page_files(rec, paths))
+        read = iter(read_page_files(rec, [p for p in paths if not is_layout(p)]))
+        laid = iter(read_layout_files(rec, [p for p in paths if is_layout(p)]))
         for e in chunk:
-            page = PageResult(e.name, error=e.error) if isinstance(e, LineResult) else next(read)
+            if isinstance(e, LineResult):
+                page = PageResult(e.name, error=e.error)
+            else:
+                page = next(laid) if is_layout(e) else next(read)
             failed |= not _emit(page, args, several)
     return 1 if failed else 0
 
@@ -69,9 +80,10 @@ def _emit(page: PageResult, args, several: bool) -> bool:
     bad = [ln for ln in page.lines if ln.error]
     for ln in bad:
         print(f"inkreader read-page: error: {ln.error}", file=sys.stderr)
-    data = render(page, args.format)
+    data = page.render(args.format)
     if args.out_dir is not None:
-        target = args.out_dir / (Path(page.name).stem + FORMATS[args.format])
+        stem = (page.layout.path if page.layout is not None else Path(page.name)).stem
+        target = args.out_dir / (stem + FORMATS[args.format])
         if not _write(target, data, args.overwrite):
             return False
         print(f"{page.name}: {len(page.lines)} lines -> {target}", file=sys.stderr)

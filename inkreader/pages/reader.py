@@ -57,13 +57,15 @@ class PageLine:
 
 @dataclass
 class PageResult:
-    """One page's lines in reading order; ``error`` set means the page could not be read."""
+    """One page's lines in reading order; ``error`` set means the page could not be read.
+    ``layout``: the given layout (``pages.layout.Layout``) the lines came from, if any."""
 
     name: str
     size: tuple[int, int] | None = None  # (height, width)
     lines: list[PageLine] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0  # this page's share of the wall time
+    layout: object | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -73,6 +75,12 @@ class PageResult:
     def text(self) -> str:
         """The page's text: its lines in reading order, one a line."""
         return "\n".join(ln.text for ln in self.lines if ln.error is None)
+
+    def render(self, fmt: str) -> bytes:
+        """The page as ``fmt`` (text, json, pagexml or alto) bytes; a page read on a given
+        layout, in the layout's own format, is that file with the texts filled in."""
+        from .layout import render_page
+        return render_page(self, fmt)
 
     def to_json(self) -> dict:
         return {"image": self.name, "size": list(self.size) if self.size else None,

@@ -16,7 +16,9 @@ The steps (all at a working scale where the page's long side is ``WORK_SIDE`` px
 5. assignment: every ink pixel belongs to the nearest ridge in its column (ridges extend
    ``REACH`` L past their ends); a connected component that is mostly on one ridge goes to it
    whole, one that touches two lines (a descender meeting an ascender) is split pixel by pixel.
-6. outline: per x-bin of L/2, the top and bottom of the line's ink -> a polygon; the baseline
+6. a line's ink with a blank at least ``GAP`` L wide in it becomes two lines (a heading and
+   the date beside it, a signature apart from the last words).
+7. outline: per x-bin of L/2, the top and bottom of the line's ink -> a polygon; the baseline
    is a straight fit through the bottoms of the line's core.
 The lines come out top to bottom; ``inkreader.pages.reader`` puts them in reading order.
 """
@@ -45,6 +47,7 @@ MERGE_DY = 0.45  # overlapping ridges closer than this many L are one line
 REACH = 1.0  # how far (in L) a ridge claims ink beyond its ends and above/below its centre
 SPLIT_SHARE = 0.25  # a component is split when a second line holds this share of its pixels
 MIN_LINE_INK = 0.15  # a line has at least this many L^2 ink pixels (specks and dots are not)
+GAP = 2.0  # a blank this many L wide cuts a line in two (tuned on Hooker train/val pages)
 BIN = 0.5  # outline x-bin, in L
 PAD = 0.1  # margin around a line's ink, in L
 CORE = 0.2  # half-height of a line's centre band, in L
@@ -100,10 +103,16 @@ def find_lines(gray: np.ndarray) -> list[DetectedLine]:
     back = cv2.invertAffineTransform(rotation)
     found = []
     for k, ridge in enumerate(ridges):
-        outline = _outline(owners == k + 1, spacing)
-        if outline is not None:
-            core = _core(ridge, spacing)
-            found.append(_to_page(*outline, core, back, scale, gray.shape, spacing / scale))
+        mask = owners == k + 1
+        for x0, x1 in split_at_gaps(mask, spacing):
+            piece = mask.copy()
+            piece[:, :x0] = False
+            piece[:, x1:] = False
+            outline = _outline(piece, spacing)
+            if outline is not None:
+                core = _core(ridge, spacing, x0, x1)
+                found.append(_to_page(*outline, core, back, scale, gray.shape,
+                                      spacing / scale))
     log.debug("page %s: skew %.1f deg, spacing %.1f px, %d ridges, %d lines", gray.shape,
               angle, spacing / scale, len(ridges), len(found))
     return sorted(found, key=lambda ln: (ln.core[1] + ln.core[3], ln.core[0]))
@@ -198,6 +207,10 @@ def _ink_height(ink: np.ndarray) -> float:
 
 def find_ridges(ink: np.ndarray, spacing: float) -> list[_Ridge]:
     """The line centres: per-column maxima of the blurred ink, linked, chained and merged."""
+    return _merge_close(_chain(_ridge_pieces(ink, spacing), spacing), spacing)
+
+
+def _ridge_pieces(ink: np.ndarray, spacing: float) -> list[_Ridge]:
     d = cv2.GaussianBlur(ink.astype(np.float32), (0, 0), sigmaX=BLUR_X * spacing,
                          sigmaY=max(1.0, BLUR_Y * spacing))
     strong = np.percentile(d[d > 0], 99) if (d > 0).any() else 0.0
@@ -206,10 +219,14 @@ def find_ridges(ink: np.ndarray, spacing: float) -> list[_Ridge]:
     peak[1:-1] = (mid > d[:-2]) & (mid >= d[2:]) & (mid > RIDGE_LEVEL * strong)
     # Bridge the one-pixel steps of a sloping ridge before linking.
     linked = cv2.dilate(peak, np.ones((3, 3), np.uint8))
-    n, labels = cv2.connectedComponents(linked, connectivity=8)
+    _, labels = cv2.connectedComponents(linked, connectivity=8)
+    ys_all, xs_all = np.nonzero(peak)
+    lab = labels[ys_all, xs_all]
+    order = np.argsort(lab, kind="stable")
+    ys_all, xs_all, lab = ys_all[order], xs_all[order], lab[order]
+    bounds = np.flatnonzero(np.diff(lab)) + 1
     ridges = []
-    for k in range(1, n):
-        ys, xs = np.nonzero((labels == k) & (peak > 0))
+    for ys, xs in zip(np.split(ys_all, bounds), np.split(xs_all, bounds), strict=True):
         if len(xs) == 0:
             continue
         x0, x1 = xs.min(), xs.max() + 1
@@ -223,8 +240,7 @@ def find_ridges(ink: np.ndarray, spacing: float) -> list[_Ridge]:
                 best[x], centre[x] = v, y
         centre = _fill_gaps(centre)
         ridges.append(_Ridge(int(x0), centre, float(vals.sum())))
-    ridges = _chain(ridges, spacing)
-    return _merge_close(ridges, spacing)
+    return ridges
 
 
 def _fill_gaps(ys: np.ndarray) -> np.ndarray:
@@ -350,11 +366,39 @@ def _outline(mask: np.ndarray, spacing: float):
     return polygon, baseline
 
 
-def _core(ridge: _Ridge, spacing: float) -> list[tuple[float, float]]:
-    """The centre band of a ridge (+-CORE L around its centre) as 4 corner points."""
+def split_at_gaps(mask: np.ndarray, spacing: float) -> list[tuple[int, int]]:
+    """The column ranges [x0, x1) of a line's ink cut at blank gaps of at least ``GAP`` L
+    (a letter's date or address beside its heading, a signature apart from the last words);
+    a piece with too little ink to stand alone stays with its neighbour."""
+    cols = np.flatnonzero(mask.any(axis=0))
+    if len(cols) == 0:
+        return []
+    jumps = np.flatnonzero(np.diff(cols) > GAP * spacing)
+    starts = [int(cols[0])] + [int(cols[j + 1]) for j in jumps]
+    ends = [int(cols[j]) + 1 for j in jumps] + [int(cols[-1]) + 1]
+    ink = np.cumsum(mask.sum(axis=0))
+    pieces = []
+    for a, b in zip(starts, ends, strict=True):
+        amount = ink[b - 1] - (ink[a - 1] if a else 0)
+        if pieces and (amount < MIN_LINE_INK * spacing ** 2 or pieces[-1][2]):
+            pieces[-1] = (pieces[-1][0], b, amount < MIN_LINE_INK * spacing ** 2)
+        else:
+            pieces.append((a, b, amount < MIN_LINE_INK * spacing ** 2))
+    return [(a, b) for a, b, _ in pieces]
+
+
+def _core(ridge: _Ridge, spacing: float, x0: int | None = None,
+          x1: int | None = None) -> list[tuple[float, float]]:
+    """The centre band of a ridge (+-CORE L around its centre) between columns x0 and x1
+    (default: the whole ridge) as 4 corner points."""
     half = CORE * spacing
-    return [(ridge.x0, ridge.ys.min() - half), (ridge.x1, ridge.ys.min() - half),
-            (ridge.x1, ridge.ys.max() + half), (ridge.x0, ridge.ys.max() + half)]
+    x0 = ridge.x0 if x0 is None else x0
+    x1 = ridge.x1 if x1 is None else x1
+    a = int(np.clip(x0 - ridge.x0, 0, len(ridge.ys) - 1))
+    b = int(np.clip(x1 - ridge.x0, a + 1, len(ridge.ys)))
+    ys = ridge.ys[a:b]
+    return [(x0, ys.min() - half), (x1, ys.min() - half),
+            (x1, ys.max() + half), (x0, ys.max() + half)]
 
 
 def _to_page(polygon, baseline, core, back: np.ndarray, scale: float, shape,

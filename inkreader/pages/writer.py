@@ -1,4 +1,5 @@
-"""Page results out: plain text, JSON, PAGE-XML 2019, and a drawing of the lines on the page.
+"""Page results out: plain text, JSON, PAGE-XML 2019, ALTO 4 (``alto``), and a drawing of the
+lines on the page.
 
 PAGE-XML follows the 2019-07-15 schema (validated against it): one TextRegion per reading-order
 block (a column or a margin note; its Coords the box of its lines), a ReadingOrder listing the
@@ -19,7 +20,7 @@ from .reader import PageLine, PageResult
 
 PAGE_2019 = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
-FORMATS = {"text": ".txt", "json": ".json", "pagexml": ".xml"}
+FORMATS = {"text": ".txt", "json": ".json", "pagexml": ".xml", "alto": ".xml"}
 
 
 def to_text(page: PageResult) -> str:
@@ -86,13 +87,16 @@ def _line(region: etree._Element, ln: PageLine, ns: str) -> None:
 
 
 def render(page: PageResult, fmt: str) -> bytes:
-    """The page in ``fmt`` (text, json or pagexml) as bytes."""
+    """The page in ``fmt`` (text, json, pagexml or alto) as bytes."""
     if fmt == "text":
         return to_text(page).encode("utf-8")
     if fmt == "json":
         return to_json(page).encode("utf-8")
     if fmt == "pagexml":
         return to_pagexml(page)
+    if fmt == "alto":
+        from .alto import to_alto
+        return to_alto(page)
     raise ValueError(f"unknown format {fmt!r} ({', '.join(FORMATS)})")
 
 

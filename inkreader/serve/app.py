@@ -2,6 +2,8 @@
 
     POST /v1/lines   multipart field ``file``: one line image  -> the line's JSON result
     POST /v1/pages   multipart field ``file``: one page image  -> the page's lines, in order
+                     (optional field ``layout``: its PAGE-XML / ALTO, whose lines are read;
+                     ``?format=pagexml|alto``: the page as PAGE-XML 2019 / ALTO 4.4)
     GET  /health     model, backend, load;  GET /docs: OpenAPI;  GET /: the web page
 
 Inference never runs on the event loop: decoding runs in threads, recognition and segmentation
@@ -10,12 +12,14 @@ next gets 503 at once (with Retry-After) instead of waiting without bound. Concu
 /v1/lines requests are micro-batched: the first waits up to ``batch_wait_ms`` for others (up to
 ``batch_size``), then one Recognizer call reads them all and each gets its own result back.
 Bad input gets a 4xx with a JSON body ``{"error": code, "detail": message}`` naming the
-problem: 400 missing field / empty / not an image, 413 upload or image too large.
+problem: 400 missing field / empty / not an image / a layout without outlines, 413 upload or
+image too large.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import io
 import logging
 import time
@@ -36,13 +40,14 @@ from ..extras import as_missing_extra, require
 try:
     from fastapi import FastAPI, File, Request, UploadFile
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import FileResponse, JSONResponse
+    from fastapi.responses import FileResponse, JSONResponse, Response
     from fastapi.staticfiles import StaticFiles
     from starlette.exceptions import HTTPException as StarletteHTTPException
 except ModuleNotFoundError as exc:  # the serve extra is not installed: say how to install it
     raise as_missing_extra(exc, "the HTTP service") from None
 
-from ..errors import BackendStalled, ImageError
+from ..errors import BackendStalled, DatasetError, ImageError
+from ..pages.layout import Layout, parse_layout
 from ..pages.reader import PageResult, detect_lines, read_lines
 from ..preprocess import decode_image
 from ..runtime.recognizer import LineResult, Recognizer
@@ -54,6 +59,10 @@ MULTIPART_SLACK = 64 * 1024  # bytes of multipart headers allowed on top of the 
 # Optional in the signature so a missing field is our clear 400, not a generic 422.
 LineUpload = Annotated[UploadFile | None, File(description="a line image")]
 PageUpload = Annotated[UploadFile | None, File(description="a page image")]
+LayoutUpload = Annotated[UploadFile | None, File(description="optional: the page's PAGE-XML "
+                                                 "or ALTO; its lines are read")]
+PAGE_FORMATS = ("json", "pagexml", "alto")
+XML_MEDIA = "application/xml"
 
 
 @dataclass
@@ -215,10 +224,10 @@ class Service:
     def read_line_batch(self, images: list[np.ndarray], names: list[str]) -> list[LineResult]:
         return self.rec.read_arrays(images, names)
 
-    def read_page(self, gray: np.ndarray, name: str) -> PageResult:
+    def read_page(self, gray: np.ndarray, name: str, layout: Layout | None = None) -> PageResult:
         start = time.perf_counter()
-        page = PageResult(name, size=(int(gray.shape[0]), int(gray.shape[1])))
-        page.lines = detect_lines(gray)
+        page = PageResult(name, size=(int(gray.shape[0]), int(gray.shape[1])), layout=layout)
+        page.lines = copy.deepcopy(layout.lines) if layout is not None else detect_lines(gray)
         read_lines(self.rec, [page], [gray])
         page.seconds = time.perf_counter() - start
         return page
@@ -237,6 +246,17 @@ async def _upload_image(file: UploadFile | None, config: ServeConfig) -> tuple[n
         raise ApiError(413, "upload_too_large", f"{name}: {len(data):,} bytes is over the "
                        f"limit of {config.max_upload_mb:g} MB")
     return await asyncio.to_thread(_decode, data, name, config.max_pixels), name
+
+
+async def _upload_layout(file: UploadFile | None, image: str) -> Layout | None:
+    """The uploaded layout of the page ``image`` (None if none was sent), or an ApiError."""
+    if file is None or not hasattr(file, "read"):
+        return None
+    name = PurePath(file.filename or "layout.xml").name or "layout.xml"
+    try:
+        return parse_layout(await file.read(), name, image)
+    except DatasetError as exc:  # a LayoutError, or points that are not numbers
+        raise ApiError(400, "bad_layout", str(exc)) from None
 
 
 def _decode(data: bytes, name: str, max_pixels: int) -> np.ndarray:
@@ -316,14 +336,25 @@ def create_app(config: ServeConfig | None = None, recognizer: Recognizer | None 
             service.active -= 1
 
     @app.post("/v1/pages")
-    async def read_page(file: PageUpload = None):
-        """Find the text lines of a page image and read them, in reading order."""
+    async def read_page(file: PageUpload = None, layout: LayoutUpload = None,
+                        format: str = "json"):
+        """Find the text lines of a page image (or take those of its PAGE-XML / ALTO
+        ``layout``) and read them, in reading order. ``format``: json (default), pagexml
+        (PAGE-XML 2019) or alto (ALTO 4.4); a layout in its own format comes back filled
+        in."""
+        if format not in PAGE_FORMATS:
+            raise ApiError(400, "bad_format", f"format {format!r}: one of "
+                           f"{', '.join(PAGE_FORMATS)}")
         service.admit()
         try:
             gray, name = await _upload_image(file, config)
+            given = await _upload_layout(layout, name)
             loop = asyncio.get_running_loop()
-            page = await loop.run_in_executor(service.pool, service.read_page, gray, name)
-            return page.to_json()
+            page = await loop.run_in_executor(service.pool, service.read_page, gray, name,
+                                              given)
+            if format == "json":
+                return page.to_json()
+            return Response(page.render(format), media_type=XML_MEDIA)
         finally:
             service.active -= 1
 

@@ -197,3 +197,38 @@ def test_bad_input_is_a_clear_error_or_an_error_record(tmp_path, capsys):
     with Store.open(store, ReadSpec(decoding=GREEDY).reading()):  # another run holds it
         assert main(["batch", str(src), *base]) == 2
     assert "another inkreader batch run is writing" in capsys.readouterr().err
+
+
+def test_layouts_are_read_and_written_back_as_pagexml_or_alto(tmp_path, capsys):
+    from lxml import etree
+
+    from inkreader.pages.schemas import validate
+
+    src = tmp_path / "src"
+    src.mkdir()
+    page = HOOKER / "test_pages" / "JDH_2_16_72_007"
+    for suffix in (".jpg", ".xml"):
+        shutil.copy(page.with_suffix(suffix), src / f"letter{suffix}")
+    (src / "broken.xml").write_text("<PcGts", encoding="utf-8")
+    base = ["--workers", "1", "--no-progress", "--greedy", "--layouts"]
+    out = tmp_path / "xml"
+    assert main(["batch", str(src), "--out", str(tmp_path / "s1"), "--xml-out", str(out),
+                 *base]) == 1  # broken.xml is an error record
+    err = capsys.readouterr().err
+    assert "2 images: 0 already in the store, 2 read" in err and "1 pages written" in err
+    got = {Path(r["image"]).name: r for r in records(tmp_path / "s1")}
+    assert "broken.xml: not readable XML" in got["broken.xml"]["error"]
+    rec = got["letter.xml"]
+    assert rec["kind"] == "layout" and rec["page_image"] == str(src / "letter.jpg")
+    ids = [e.get("id") for e in etree.parse(str(src / "letter.xml")).iter("{*}TextLine")]
+    assert [ln["id"] for ln in rec["lines"]] == ids
+    filled = etree.parse(str(out / "letter.xml")).getroot()
+    assert [e.find("{*}TextEquiv/{*}Unicode").text for e in filled.iter("{*}TextLine")] == [
+        ln["text"] for ln in rec["lines"]]
+    (src / "broken.xml").unlink()
+    assert main(["batch", str(src), "--out", str(tmp_path / "s2"), "--xml-out", str(out),
+                 "--xml-format", "alto", *base]) == 0
+    data = (out / "letter.xml").read_bytes()
+    assert validate(data, "alto") == []
+    words = [s.get("CONTENT") for s in etree.fromstring(data).iter("{*}String")]
+    assert " ".join(words).split() == " ".join(ln["text"] for ln in rec["lines"]).split()

@@ -20,7 +20,13 @@ from inkreader.pages.reader import (
     read_pages,
     reading_order,
 )
-from inkreader.pages.segment import DetectedLine, estimate_skew, find_lines, ink_mask
+from inkreader.pages.segment import (
+    DetectedLine,
+    estimate_skew,
+    find_lines,
+    ink_mask,
+    split_at_gaps,
+)
 from inkreader.pages.writer import PAGE_2019, draw, to_pagexml, to_text
 from inkreader.runtime.recognizer import Recognizer
 
@@ -209,3 +215,23 @@ def test_read_page_takes_the_decoding_options(capsys):
     assert known(beam) > known(greedy)  # the word list steered the beam to real words
     assert cli.main(["read-page", str(SHORT_PAGE), "--beam-width", "0"]) == 2
     assert "beam-width must be at least 1" in capsys.readouterr().err
+
+
+def test_a_wide_blank_splits_a_row_in_two_lines_but_word_gaps_do_not():
+    page, _ = synthetic_page(WORDS[:3], size=(400, 1400))
+    # A date right of the first line (which ends at x 388), 3 line pitches away: one ridge
+    # spans both, the blank cuts them apart.
+    cv2.putText(page, "Kew 1895", (600, 80), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.3, 30, 2,
+                cv2.LINE_AA)
+    found = detect_lines(page)
+    assert len(found) == 4
+    right = [ln for ln in found if min(x for x, _ in ln.polygon) > 550]
+    assert len(right) == 1 and max(x for x, _ in right[0].polygon) > 750
+    assert split_at_gaps(np.ones((5, 50), bool), 10.0) == [(0, 50)]
+    gap = np.zeros((5, 200), bool)
+    gap[:, :40] = gap[:, 120:] = True  # a blank 8 L wide: cut; 3 L: cut too; 1 L: kept
+    assert split_at_gaps(gap, 10.0) == [(0, 40), (120, 200)]
+    gap[:, 40:90] = True
+    assert split_at_gaps(gap, 10.0) == [(0, 90), (120, 200)]
+    gap[:, 90:110] = True
+    assert split_at_gaps(gap, 10.0) == [(0, 200)]

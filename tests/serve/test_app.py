@@ -88,6 +88,38 @@ def test_page_result_has_lines_in_order(client):
     assert tops == sorted(tops)  # one column: top to bottom
 
 
+def test_page_with_its_layout_and_as_pagexml_or_alto(client):
+    from lxml import etree
+
+    from inkreader.pages.schemas import validate
+
+    image = ("p.jpg", PAGE.read_bytes(), "image/jpeg")
+    layout = PAGE.with_suffix(".xml").read_bytes()
+    ids = [e.get("id") for e in etree.fromstring(layout).iter("{*}TextLine")]
+    r = client.post("/v1/pages", files={"file": image, "layout": ("p.xml", layout)})
+    assert r.status_code == 200 and [ln["id"] for ln in r.json()["lines"]] == ids
+    texts = [ln["text"] for ln in r.json()["lines"]]
+    r = client.post("/v1/pages?format=pagexml", files={"file": image,
+                                                       "layout": ("p.xml", layout)})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/xml")
+    filled = etree.fromstring(r.content)  # the given PAGE 2013 file, filled in
+    assert etree.QName(filled).namespace.endswith("2013-07-15")
+    assert [e.findtext("{*}TextEquiv/{*}Unicode") for e in filled.iter("{*}TextLine")] == texts
+    r = client.post("/v1/pages?format=alto", files={"file": image})
+    assert r.status_code == 200 and validate(r.content, "alto") == []
+    r = client.post("/v1/pages?format=pagexml", files={"file": image})
+    assert r.status_code == 200 and validate(r.content, "pagexml") == []
+    r = client.post("/v1/pages?format=hocr", files={"file": image})
+    assert r.status_code == 400 and r.json()["error"] == "bad_format"
+    broken = layout.replace(b"<Coords", b"<Kords", 2).replace(b"</Coords", b"</Kords", 2)
+    r = client.post("/v1/pages", files={"file": image, "layout": ("p.xml", broken)})
+    assert r.status_code == 400 and r.json()["error"] == "bad_layout"
+    assert "p.xml: " in r.json()["detail"] and "no outline" in r.json()["detail"]
+    garbled = layout.replace(b'points="', b'points="x', 1)
+    r = client.post("/v1/pages", files={"file": image, "layout": ("p.xml", garbled)})
+    assert r.status_code == 400 and "unreadable points" in r.json()["detail"]
+
+
 @pytest.mark.parametrize("files, status, code, words", [
     ({"other": ("a.png", png(50))}, 400, "missing_file", "'file'"),
     ({"file": ("e.png", b"")}, 400, "empty_file", "e.png: empty"),
