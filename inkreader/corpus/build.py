@@ -31,7 +31,7 @@ from pathlib import Path
 import cv2
 
 from ..charset import Charset
-from ..data.pagexml import NotPageXml, PageLine, read_layout
+from ..data.pagexml import NotPageXml, XmlLine, read_xml_lines
 from ..errors import DatasetError, ImageError, InkreaderError
 from ..preprocess import read_gray
 from .crop import cut_line
@@ -54,7 +54,7 @@ class Line:
     source: str
     page: str            # the page file's path in its source, without suffix
     document: str
-    layout: PageLine
+    layout: XmlLine
     image: Path
     text: str | None = None
     reason: str = ""
@@ -92,7 +92,7 @@ def read_source(root: Path, source: Source, charset: set[str],
     for xml in page_files(root, source):
         rel = xml.relative_to(root).as_posix()
         try:
-            image, layout = read_layout(xml)
+            image, layout = read_xml_lines(xml)
         except NotPageXml:
             continue
         except DatasetError as exc:

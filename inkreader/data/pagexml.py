@@ -46,7 +46,7 @@ Polygon = tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True)
-class PageLine:
+class XmlLine:
     """One TextLine of a page file as written there: id, text, outline, baseline (reading
     direction: first point to last) and the line type the editor tagged (ALTO ``TAGREFS`` label,
     PAGE ``custom`` ``structure {type:...}``), e.g. ``DefaultLine``, ``HeadingLine:rubric``,
@@ -120,7 +120,7 @@ def _page_baseline(line: etree._Element, where: str) -> Polygon | None:
     return _points(base[0].get("points"), where) if base and base[0].get("points") else None
 
 
-def _read_page(root: etree._Element, xml: Path) -> tuple[str | None, list[PageLine]]:
+def _read_page(root: etree._Element, xml: Path) -> tuple[str | None, list[XmlLine]]:
     page = _children(root, "Page")
     if not page:
         raise DatasetError(f"{xml}: PAGE-XML without a Page element")
@@ -129,7 +129,7 @@ def _read_page(root: etree._Element, xml: Path) -> tuple[str | None, list[PageLi
         lid = line.get("id") or f"l{n}"
         where = f"{xml} line {lid}"
         kind = _PAGE_TYPE.search(line.get("custom") or "")
-        lines.append(PageLine(lid, _page_text(line), _page_polygon(line, where),
+        lines.append(XmlLine(lid, _page_text(line), _page_polygon(line, where),
                               _page_baseline(line, where), kind.group(1).strip() if kind else ""))
     return page[0].get("imageFilename"), lines
 
@@ -173,7 +173,7 @@ def _alto_kind(line: etree._Element, labels: dict[str, str]) -> str:
     return next((labels[r] for r in refs if r in labels), "")
 
 
-def _read_alto(root: etree._Element, xml: Path) -> tuple[str | None, list[PageLine]]:
+def _read_alto(root: etree._Element, xml: Path) -> tuple[str | None, list[XmlLine]]:
     unit = next((u.text for u in _descendants(root, "MeasurementUnit")), None)
     if unit and unit.strip() != "pixel":
         raise DatasetError(f"{xml}: ALTO MeasurementUnit {unit.strip()!r} is not supported "
@@ -184,7 +184,7 @@ def _read_alto(root: etree._Element, xml: Path) -> tuple[str | None, list[PageLi
     for n, line in enumerate(_descendants(root, "TextLine"), start=1):
         lid = line.get("ID") or f"l{n}"
         where = f"{xml} line {lid}"
-        lines.append(PageLine(lid, _alto_text(line), _alto_polygon(line, where),
+        lines.append(XmlLine(lid, _alto_text(line), _alto_polygon(line, where),
                               _alto_baseline(line, where), _alto_kind(line, labels)))
     return (names[0] if names else None), lines
 
@@ -212,7 +212,7 @@ class NotPageXml(DatasetError):
     """An XML file that is neither PAGE-XML nor ALTO (METS, ...)."""
 
 
-def read_layout(xml: str | Path) -> tuple[Path, list[PageLine]]:
+def read_xml_lines(xml: str | Path) -> tuple[Path, list[XmlLine]]:
     """One PAGE-XML or ALTO file -> (its page image, every TextLine as written there).
 
     A file that cannot be parsed is a DatasetError (NotPageXml for other XML)."""
@@ -239,7 +239,7 @@ def read_page_xml(xml: str | Path, errors: list[str] | None = None) -> list[Line
     but no usable outline cannot be cut: it is appended to ``errors`` if given, else raised.
     """
     xml = Path(xml)
-    image, lines = read_layout(xml)
+    image, lines = read_xml_lines(xml)
     samples = []
     for lid, text, polygon in ((ln.id, ln.text, ln.polygon) for ln in lines):
         if not text.strip():

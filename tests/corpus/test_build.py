@@ -17,7 +17,7 @@ from inkreader.corpus.crop import STORE_HEIGHT, baseline_angle, cut_line
 from inkreader.corpus.gitsource import materialise
 from inkreader.corpus.sources import Source, load_sources
 from inkreader.data.datasets import load_dataset
-from inkreader.data.pagexml import read_layout
+from inkreader.data.pagexml import read_xml_lines
 from inkreader.errors import DatasetError
 
 from ..conftest import ROOT, SHARED
@@ -49,7 +49,7 @@ def test_every_line_of_the_pages_is_cut_labelled_and_readable(corpus):
     root, out, counts = corpus
     gold = {}
     for xml in root.glob("*/*.xml"):
-        _, lines = read_layout(xml)
+        _, lines = read_xml_lines(xml)
         gold.update({(xml.stem, ln.id): " ".join(ln.text.split())
                      for ln in lines if ln.text.strip()})
     samples = load_dataset(out / "lines.tsv")
@@ -101,10 +101,10 @@ def test_a_slanted_baseline_is_levelled():
 
 def test_repeated_text_is_found_across_documents():
     from inkreader.corpus.build import Line
-    from inkreader.data.pagexml import PageLine
+    from inkreader.data.pagexml import XmlLine
 
     def line(text, doc, page):
-        return Line("s", page, doc, PageLine("l", text, None), Path("x"), text=text)
+        return Line("s", page, doc, XmlLine("l", text, None), Path("x"), text=text)
 
     consent = "je consens a ce que ma copie soit publiee sous licence"
     lines = [line("2 de 2", "a", "a1"), line("2 de 2", "b", "b1"), line("une ligne", "a", "a1")]
