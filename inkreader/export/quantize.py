@@ -77,7 +77,7 @@ OVERFLOW_FIXES = ("enable", "first_layer_only", "disable")
 
 def quantize_openvino(model, charset: Charset, out: str | Path, samples: list[LineSample],
                       fixed_width: bool = False, force: bool = False,
-                      overflow_fix: str = "enable") -> Path:
+                      overflow_fix: str = "enable", keep_f32: tuple[str, ...] = ()) -> Path:
     """Quantise ``model`` (a HandwritingRecognizer) to an INT8 OpenVINO IR at ``out`` (.xml and
     its .bin), calibrated on ``samples``. The charset, the model config and the calibration's
     description go into the IR's rt_info.
@@ -113,13 +113,16 @@ def quantize_openvino(model, charset: Charset, out: str | Path, samples: list[Li
     ir = ov.convert_model(io.BytesIO(onnx_bytes(model, fixed_width)))
     start = time.perf_counter()
     advanced = AdvancedQuantizationParameters(overflow_fix=OverflowFix(overflow_fix))
+    # the op types left in f32 (NNCF inserts no FakeQuantize before them)
+    ignored = nncf.IgnoredScope(types=list(keep_f32)) if keep_f32 else None
     quantized = nncf.quantize(ir, nncf.Dataset(inputs), subset_size=len(inputs),
-                              advanced_parameters=advanced)
+                              advanced_parameters=advanced, ignored_scope=ignored)
     log.info("quantised on %d lines in %.1f s", len(inputs), time.perf_counter() - start)
     quantized.set_rt_info(json.dumps(list(charset.symbols), ensure_ascii=False), [CHARSET_KEY])
     quantized.set_rt_info(json.dumps(asdict(cfg)), [CONFIG_KEY])
     quantized.set_rt_info(json.dumps({"method": "nncf.quantize (INT8, default preset)",
                                       "overflow_fix": overflow_fix,
+                                      "f32_ops": sorted(keep_f32),
                                       "calibration_lines": len(inputs),
                                       "splits": sorted({str(s.split) for s in samples})}),
                           [QUANTIZATION_KEY])
