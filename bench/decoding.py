@@ -286,6 +286,16 @@ def decoders(charset, options: DecodingOptions) -> list[tuple[str, object]]:
     return rows
 
 
+def extra_rows(charset, options: DecodingOptions, lms: list[str]) -> list[tuple[str, object]]:
+    """The last row of ``decoders`` without frame pruning (when it prunes), and with each of
+    ``lms`` instead of its LM."""
+    rows = [] if options.sure_blank is None else [
+        ("the same without frame pruning (--sure-blank none)",
+         options.with_(sure_blank=None).decoder(charset))]
+    return rows + [(f"the same with --lm {spec}", options.with_(lm=spec).decoder(charset))
+                   for spec in lms]
+
+
 def val_table(charset, options: DecodingOptions, args,
               sets: list[tuple[list, list[str]]]) -> None:
     """Val CER and decoding time of the tuned beam at other widths x token beams x frame
@@ -355,6 +365,8 @@ def main() -> None:
     ap.add_argument("--cache", type=Path,
                     help="keep the val sets' logits in this folder and read them from there "
                     "(the model runs once; delete the folder after changing the model)")
+    ap.add_argument("--also-lm", nargs="+", default=[], metavar="LM",
+                    help="add the default's row with each of these LMs")
     ap.add_argument("--frames", action="store_true",
                     help="only the frame-pruning table on the val sets (--sure-blank values "
                     "of SURE_BLANKS), then stop; the test split is not read")
@@ -389,7 +401,7 @@ def main() -> None:
     test = split_lines(args.data, "test", args.lines)
     logits, infer = collect_logits(rec, test)
     labels = [t for _, t in test]
-    chosen = decoders(rec.charset, options)
+    chosen = decoders(rec.charset, options) + extra_rows(rec.charset, options, args.also_lm)
     if args.compare:
         chosen += python_rows(rec.charset, args, options)
     rows = [(name, *measure(dec, logits, labels)) for name, dec in chosen]
