@@ -13,8 +13,10 @@ LM's cost per character, which would otherwise favour dropping characters (flash
 ``sil_score`` on the blank class). A word list, when given, ranks the search's final
 hypotheses: each word outside it (case-insensitive) costs ``lexicon_penalty``.
 
-Spans come from the Viterbi alignment of the text read; confidences from the model's own
-posteriors, exactly as for ``GreedyDecoder`` (docs/decoding.md, docs/confidence.md).
+Before the search, runs of near-certain blank frames are searched as one blank-only frame
+(``sure``; ``frames.py``). Spans come from the Viterbi alignment of the text read; confidences
+from the model's own posteriors, exactly as for ``GreedyDecoder`` (docs/decoding.md,
+docs/confidence.md).
 """
 
 from __future__ import annotations
@@ -132,7 +134,6 @@ class FlashlightSearch:
         path = expand_path(path, kept, len(probs))  # (T,)
         return scored_line(self.charset.decode(classes), classes, probs, path,
                            aligned_spans(path, len(classes)), self.confidence)
-
 
     def _hypotheses(self, logp: np.ndarray, blank_only: np.ndarray | None) -> list:
         """flashlight's final hypotheses for (T, C) log posteriors, the frames of
