@@ -40,7 +40,7 @@ def add_decoding_arguments(p):
     g.add_argument("--beam-threshold", type=float, metavar="T",
                    help="hypotheses more than T (log-probability) below a frame's best are "
                    f"dropped; larger is slower (default {DEFAULT_BEAM_THRESHOLD:g})")
-    g.add_argument("--sure-blank", type=_probability_or_none, metavar="P",
+    g.add_argument("--sure-blank", type=probability, metavar="P",
                    help="frames whose blank posterior is at least P are searched as blank "
                    "only, a run of them as one frame; 'none' searches every frame in full "
                    f"(default {DEFAULT_SURE_BLANK:g})")
@@ -76,7 +76,7 @@ def add_decoding_arguments(p):
     return g
 
 
-def _probability_or_none(text: str) -> float | str:
+def probability(text: str) -> float | str:
     """argparse type of --sure-blank: a number, or 'none' (kept as it is, then None)."""
     return "none" if text == "none" else float(text)
 
