@@ -46,6 +46,8 @@ BLANK_PENALTIES = (1.0, 1.5, 2.0)
 PENALTIES = (3.0, 5.0, 8.0)
 # the speed / accuracy grid printed after tuning
 WIDTHS, TOKEN_BEAMS, THRESHOLDS = (32, 48, 64), (6, 8), (8.0, 25.0)
+# the frame pruning table (--frames): None searches every frame in full
+SURE_BLANKS = (None, 0.9999, 0.999, 0.99, 0.9)
 # the hand-written decoder's own tuned values (docs/decoding.md, sessions 5-12)
 PYTHON_WEIGHT, PYTHON_BONUS, PYTHON_PENALTY = 0.75, 2.0, 5.0
 
@@ -87,6 +89,30 @@ def collect_val_logits(rec: Recognizer, dataset: Path, limit: int | None) -> tup
     logits, _ = _capture_logits(rec, [
         lambda s=s: rec.read_arrays([line_image(s, pages)], [str(s.id)])[0] for s in samples])
     return logits, [s.text for s in samples]
+
+
+def cached(cache: Path | None, name: str, collect) -> tuple[list, list[str]]:
+    """``collect()``'s (logits, labels), kept in ``cache/name.npz`` when ``cache`` is given: a
+    second run (another decoder, another grid) reads the same logits without the model."""
+    path = cache / f"{name}.npz" if cache else None
+    if path is not None and path.is_file():
+        with np.load(path, allow_pickle=False) as z:
+            ends = z["ends"]
+            flat, missing = z["logits"], set(z["missing"].tolist())
+            starts = np.concatenate([[0], ends[:-1]])
+            logits = [None if i in missing else flat[s:e]
+                      for i, (s, e) in enumerate(zip(starts, ends, strict=True))]
+            return logits, z["labels"].tolist()
+    logits, labels = collect()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        classes = next((x.shape[1] for x in logits if x is not None), 1)
+        parts = [x if x is not None else np.zeros((0, classes), np.float32) for x in logits]
+        np.savez(path, logits=np.concatenate(parts).astype(np.float32),
+                 ends=np.cumsum([len(x) for x in parts]),
+                 missing=np.array([i for i, x in enumerate(logits) if x is None], np.int64),
+                 labels=np.array(labels, dtype=str))
+    return logits, labels
 
 
 def _capture_logits(rec: Recognizer, reads: list) -> tuple[list, float]:
@@ -151,6 +177,15 @@ def grid(charset, base: DecodingOptions, changes: list[dict],
             best = (mean, opts)
     print()
     return best[1]
+
+
+def val_sets(rec: Recognizer, args) -> list[tuple[list, list[str]]]:
+    """(logits, labels) of the Hooker and IAM-OnDB val splits, from ``--cache`` when there."""
+    model = Path(args.model).stem if args.model else "default"
+    return [cached(args.cache, f"{model}-{data.parent.name if data.is_file() else data.name}"
+                   f"-val-{args.lines or 'all'}",
+                   lambda data=data: collect_val_logits(rec, data, args.lines))
+            for data in (args.data, IAM)]
 
 
 def tune(charset, options: DecodingOptions, sets: list[tuple[list, list[str]]]) \
@@ -237,7 +272,8 @@ def python_rows(charset, args, options: DecodingOptions) -> list[tuple[str, obje
 
 def decoders(charset, options: DecodingOptions) -> list[tuple[str, object]]:
     """(row name, decoder): greedy, the beam without LM, with the LM, with LM + word list."""
-    beam = f"beam {options.beam_width}/{options.token_beam} (threshold {options.beam_threshold:g})"
+    beam = f"beam {options.beam_width}/{options.token_beam} (threshold {options.beam_threshold:g}" \
+        f", sure blank {options.sure_blank or 'none'})"
     lm = (f"{beam} + char LM (weight {options.lm_weight}, blank penalty "
           f"{options.blank_penalty})")
     rows = [("greedy (--greedy)", GreedyDecoder(charset)),
@@ -248,6 +284,16 @@ def decoders(charset, options: DecodingOptions) -> list[tuple[str, object]]:
         rows.append((f"{lm} + word list (penalty {options.lexicon_penalty})",
                      options.decoder(charset)))
     return rows
+
+
+def extra_rows(charset, options: DecodingOptions, lms: list[str]) -> list[tuple[str, object]]:
+    """The last row of ``decoders`` without frame pruning (when it prunes), and with each of
+    ``lms`` instead of its LM."""
+    rows = [] if options.sure_blank is None else [
+        ("the same without frame pruning (--sure-blank none)",
+         options.with_(sure_blank=None).decoder(charset))]
+    return rows + [(f"the same with --lm {spec}", options.with_(lm=spec).decoder(charset))
+                   for spec in lms]
 
 
 def val_table(charset, options: DecodingOptions, args,
@@ -270,6 +316,32 @@ def val_table(charset, options: DecodingOptions, args,
     print()
 
 
+def frames_table(charset, options: DecodingOptions,
+                 sets: list[tuple[list, list[str]]]) -> None:
+    """Val CER and decoding time of ``options`` with each frame-pruning threshold, and the
+    share of frames the search still reads in full and as blank only (decode/frames.py)."""
+    from inkreader.decode.frames import kept_frames
+    from inkreader.decode.greedy import log_softmax
+
+    logps = [log_softmax(x) for logits, _ in sets for x in logits if x is not None]
+    frames = sum(len(x) for x in logps)
+    print("| sure blank | frames searched in full | blank only | Hooker CER % | IAM-OnDB CER % "
+          "| mean % | decoding CPU ms / line |\n|---|---|---|---|---|---|---|")
+    for sure in SURE_BLANKS:
+        full, blank = frames, 0
+        if sure is not None:
+            only = [kept_frames(x, sure)[1] for x in logps]
+            blank = sum(int(b.sum()) for b in only)
+            full = sum(len(b) for b in only) - blank
+        rates, seconds = measure_sets(options.with_(sure_blank=sure).decoder(charset), sets)
+        mean = sum(100 * r.cer for r in rates) / len(rates)
+        print(f"| {sure or 'none'} | {100 * full / frames:.1f} % | {100 * blank / frames:.1f} % | "
+              + " | ".join(f"{100 * r.cer:.2f}" for r in rates)
+              + f" | {mean:.3f} | {1000 * seconds:.2f} |", flush=True)
+    print(f"\n{' + '.join(str(len(lb)) for _, lb in sets)} val lines, {frames} frames; "
+          f"{machine()}, {datetime.date.today()}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     d = DecodingOptions()
@@ -290,6 +362,16 @@ def main() -> None:
                     help="add the hand-written Python beam search (bench/python_beam.py)")
     ap.add_argument("--tta", action="store_true", help="also measure reading with --tta")
     ap.add_argument("--lines", type=int, help="only the first N lines of each split (smoke)")
+    ap.add_argument("--cache", type=Path,
+                    help="keep the val sets' logits in this folder and read them from there "
+                    "(the model runs once; delete the folder after changing the model)")
+    ap.add_argument("--also-lm", nargs="+", default=[], metavar="LM",
+                    help="add the default's row with each of these LMs")
+    ap.add_argument("--frames", action="store_true",
+                    help="only the frame-pruning table on the val sets (--sure-blank values "
+                    "of SURE_BLANKS), then stop; the test split is not read")
+    ap.add_argument("--sure-blank", type=float, default=d.sure_blank,
+                    help="frame pruning of the beam rows (0: none)")
     ap.add_argument("--write-doc", type=Path, help="put the table into this markdown file")
     ap.add_argument("--compare-lms", nargs="+", metavar="LM",
                     help="only compare these LMs on the val split (the beam at --lm-weight "
@@ -301,13 +383,16 @@ def main() -> None:
         lm=None if args.lm == "none" else args.lm, lm_weight=args.lm_weight,
         blank_penalty=args.blank_penalty,
         lexicon=None if args.lexicon == "none" else args.lexicon,
-        lexicon_penalty=args.penalty)
+        lexicon_penalty=args.penalty, sure_blank=args.sure_blank or None)
     rec = Recognizer.load(args.model, backend=args.backend, threads=1, decoding=GREEDY)
     if args.compare_lms:
         compare_lms(rec, args, options)
         return
+    if args.frames:
+        frames_table(rec.charset, options, val_sets(rec, args))
+        return
     if args.tune:
-        sets = [collect_val_logits(rec, data, args.lines) for data in (args.data, IAM)]
+        sets = val_sets(rec, args)
         options = tune(rec.charset, options, sets)
         print(f"tuned on {' + '.join(str(len(lb)) for _, lb in sets)} val lines: LM weight "
               f"{options.lm_weight}, blank penalty {options.blank_penalty}, word list penalty "
@@ -316,7 +401,7 @@ def main() -> None:
     test = split_lines(args.data, "test", args.lines)
     logits, infer = collect_logits(rec, test)
     labels = [t for _, t in test]
-    chosen = decoders(rec.charset, options)
+    chosen = decoders(rec.charset, options) + extra_rows(rec.charset, options, args.also_lm)
     if args.compare:
         chosen += python_rows(rec.charset, args, options)
     rows = [(name, *measure(dec, logits, labels)) for name, dec in chosen]

@@ -11,6 +11,7 @@ from ..decode.defaults import (
     DEFAULT_BLANK_PENALTY,
     DEFAULT_LEXICON_PENALTY,
     DEFAULT_LM_WEIGHT,
+    DEFAULT_SURE_BLANK,
     DEFAULT_TOKEN_BEAM,
 )
 from ..decode.options import GREEDY, DecodingOptions
@@ -19,9 +20,9 @@ from ..errors import InkreaderError
 
 # The beam options: given on the command line, they ask for the beam search even on the
 # reference contract (argparse leaves them None when they are not given).
-BEAM_OPTIONS = ("beam_width", "token_beam", "beam_threshold", "lm", "lm_weight", "blank_penalty",
-                "lexicon", "lexicon_penalty", "word_lm", "word_lm_weight", "word_score",
-                "unk_score")
+BEAM_OPTIONS = ("beam_width", "token_beam", "beam_threshold", "sure_blank", "lm", "lm_weight",
+                "blank_penalty", "lexicon", "lexicon_penalty", "word_lm", "word_lm_weight",
+                "word_score", "unk_score")
 
 
 def add_decoding_arguments(p):
@@ -39,6 +40,10 @@ def add_decoding_arguments(p):
     g.add_argument("--beam-threshold", type=float, metavar="T",
                    help="hypotheses more than T (log-probability) below a frame's best are "
                    f"dropped; larger is slower (default {DEFAULT_BEAM_THRESHOLD:g})")
+    g.add_argument("--sure-blank", type=probability, metavar="P",
+                   help="frames whose blank posterior is at least P are searched as blank "
+                   "only, a run of them as one frame; 'none' searches every frame in full "
+                   f"(default {DEFAULT_SURE_BLANK:g})")
     g.add_argument("--lm", metavar="FILE", help="character n-gram LM, KenLM-readable (ARPA, "
                    ".arpa.gz or KenLM binary; see 'inkreader lm build'); 'default' (the default) "
                    "is the packaged English one, 'none' searches without an LM")
@@ -71,6 +76,11 @@ def add_decoding_arguments(p):
     return g
 
 
+def probability(text: str) -> float | str:
+    """argparse type of --sure-blank: a number, or 'none' (kept as it is, then None)."""
+    return "none" if text == "none" else float(text)
+
+
 def decoding_options(args, reference: bool = False) -> DecodingOptions | None:
     """The ``DecodingOptions`` the parsed command line asks for; None when it asks for nothing
     (``Recognizer.load`` then chooses: ``decoding.default_decoding``). ``reference``: the
@@ -86,7 +96,7 @@ def decoding_options(args, reference: bool = False) -> DecodingOptions | None:
         return GREEDY.with_(tta=tta)
     if not given:
         return GREEDY.with_(tta=tta) if reference else DecodingOptions(tta=True) if tta else None
-    for name in ("lm", "lexicon", "word_lm"):
+    for name in ("lm", "lexicon", "word_lm", "sure_blank"):
         if given.get(name) == "none":
             given[name] = None
     return DecodingOptions(tta=tta, **given)

@@ -39,6 +39,9 @@ def add_arguments(p) -> None:
                    choices=("enable", "first_layer_only", "disable"),
                    help="--int8: NNCF's overflow fix (default enable: 7-bit weights in every "
                    "layer, correct on CPUs without VNNI too; see docs/inference.md)")
+    p.add_argument("--int8-lstm", action="store_true",
+                   help="--int8: quantise the LSTMs too (default: they stay in f32; quantised, "
+                   "they cost about 5 points of CER: docs/inference.md)")
     p.add_argument("--check-images", nargs="+", type=Path, metavar="IMAGE",
                    help="line images to verify on (default: ../shared's GNHK sample line and "
                    f"{CHECK_LINES} Hooker lines, or a synthetic line if ../shared is absent)")
@@ -71,7 +74,7 @@ def run(args) -> int:
 
 def _run_int8(args, path: Path) -> int:
     from ..errors import InkreaderError
-    from ..export.quantize import calibration_lines, check_int8, quantize_openvino
+    from ..export.quantize import F32_OPS, calibration_lines, check_int8, quantize_openvino
     from ..extras import require
     from ..model import load_checkpoint
 
@@ -85,7 +88,7 @@ def _run_int8(args, path: Path) -> int:
     samples = calibration_lines(args.calibration, args.calibration_split, args.calibration_lines)
     model, charset, _ = load_checkpoint(path)
     out = quantize_openvino(model, charset, args.out, samples, args.fixed_width, args.force,
-                            args.overflow_fix)
+                            args.overflow_fix, keep_f32=() if args.int8_lstm else F32_OPS)
     with tempfile.TemporaryDirectory() as tmp:
         images = args.check_images or default_check_images(Path(tmp))
         check = check_int8(model, charset, out, images)

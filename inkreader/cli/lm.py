@@ -31,7 +31,8 @@ def add_arguments(p) -> None:
                        description=__doc__.split("\n\n")[0])
     b.add_argument("texts", nargs="+", metavar="TEXT",
                    help="text files (.txt, GNHK .csv, line .tsv), pkg:wordfreq, pkg:pydoc, "
-                   "deb:fortunes or deb:gcide")
+                   "deb:fortunes, deb:gcide, or words:FILE (a word list's words; "
+                   "words:default the shipped one)")
     b.add_argument("--order", type=int, help="n-gram order (default 6 for characters, 3 for "
                    "words)")
     b.add_argument("--unit", choices=("char", "word"), default="char",

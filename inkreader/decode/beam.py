@@ -13,8 +13,10 @@ LM's cost per character, which would otherwise favour dropping characters (flash
 ``sil_score`` on the blank class). A word list, when given, ranks the search's final
 hypotheses: each word outside it (case-insensitive) costs ``lexicon_penalty``.
 
-Spans come from the Viterbi alignment of the text read; confidences from the model's own
-posteriors, exactly as for ``GreedyDecoder`` (docs/decoding.md, docs/confidence.md).
+Before the search, runs of near-certain blank frames are searched as one blank-only frame
+(``sure``; ``frames.py``). Spans come from the Viterbi alignment of the text read; confidences
+from the model's own posteriors, exactly as for ``GreedyDecoder`` (docs/decoding.md,
+docs/confidence.md).
 """
 
 from __future__ import annotations
@@ -35,8 +37,10 @@ from .defaults import (
     DEFAULT_BLANK_PENALTY,
     DEFAULT_LEXICON_PENALTY,
     DEFAULT_LM_WEIGHT,
+    DEFAULT_SURE_BLANK,
     DEFAULT_TOKEN_BEAM,
 )
+from .frames import expand_path, kept_frames, search_steps
 from .greedy import (
     LINE_CONFIDENCE,
     LINE_CONFIDENCES,
@@ -95,14 +99,16 @@ class FlashlightSearch:
     ``search``."""
 
     def __init__(self, charset: Charset, width: int, token_beam: int,
-                 designated: Designated | None, confidence: str):
+                 designated: Designated | None, confidence: str, sure: float | None = None):
         if width < 1 or token_beam < 1:
             raise ValueError(f"beam width and token beam must be at least 1, got {width} and "
                              f"{token_beam}")
         if confidence not in LINE_CONFIDENCES:
             raise ValueError(f"unknown line confidence {confidence!r}")
+        if sure is not None and not 0.5 < sure <= 1.0:
+            raise ValueError(f"a sure frame's posterior must be in (0.5, 1], got {sure}")
         self.charset, self.width, self.token_beam = charset, width, token_beam
-        self.designated, self.confidence = designated, confidence
+        self.designated, self.confidence, self.sure = designated, confidence, sure
         self._local = threading.local()
 
     def _search(self):
@@ -119,10 +125,26 @@ class FlashlightSearch:
             designated_posteriors(probs, self.charset, self.designated)
         with np.errstate(divide="ignore"):
             logp = np.maximum(np.log(search), LOG_FLOOR).astype(np.float32)  # (T, C)
-        classes = self.search(logp) if len(logp) else np.zeros(0, np.int64)
+        # the search and the alignment run on the kept frames only (frames.py)
+        kept, blank_only = (np.arange(len(logp)), None) if self.sure is None \
+            else kept_frames(logp, self.sure)
+        logp = logp[kept]  # (T', C)
+        classes = self.search(logp, blank_only) if len(logp) else np.zeros(0, np.int64)
         path = ctc_align(logp, classes) if len(logp) else np.zeros(0, np.int64)
+        path = expand_path(path, kept, len(probs))  # (T,)
         return scored_line(self.charset.decode(classes), classes, probs, path,
                            aligned_spans(path, len(classes)), self.confidence)
+
+    def _hypotheses(self, logp: np.ndarray, blank_only: np.ndarray | None) -> list:
+        """flashlight's final hypotheses for (T, C) log posteriors, the frames of
+        ``blank_only`` searched with the blank alone (``frames.search_steps``)."""
+        search = self._search()
+        steps = search_steps(logp, blank_only)  # kept alive: flashlight reads their memory
+        search.decode_begin()
+        for block in steps:
+            search.decode_step(block.ctypes.data, block.shape[0], block.shape[1])
+        search.decode_end()
+        return search.get_all_final_hypothesis()
 
 
 class BeamDecoder(FlashlightSearch):
@@ -140,8 +162,9 @@ class BeamDecoder(FlashlightSearch):
                  lexicon_penalty: float = DEFAULT_LEXICON_PENALTY,
                  designated: Designated | None = None, confidence: str = LINE_CONFIDENCE,
                  token_beam: int = DEFAULT_TOKEN_BEAM,
-                 threshold: float = DEFAULT_BEAM_THRESHOLD):
-        super().__init__(charset, width, token_beam, designated, confidence)
+                 threshold: float = DEFAULT_BEAM_THRESHOLD,
+                 sure: float | None = DEFAULT_SURE_BLANK):
+        super().__init__(charset, width, token_beam, designated, confidence, sure)
         from flashlight.lib.text.decoder import ZeroLM
 
         self.threshold = threshold
@@ -168,11 +191,10 @@ class BeamDecoder(FlashlightSearch):
         # the blank doubles as flashlight's silence: its sil_score is the blank penalty
         return LexiconFreeDecoder(opts, self._lm, BLANK, BLANK, [])
 
-    def search(self, logp: np.ndarray) -> np.ndarray:
+    def search(self, logp: np.ndarray, blank_only: np.ndarray | None = None) -> np.ndarray:
         """(T, C) float32 log posteriors -> the best hypothesis' classes, without leading or
-        trailing spaces."""
-        logp = np.ascontiguousarray(logp, dtype=np.float32)
-        hyps = self._search().decode(logp.ctypes.data, logp.shape[0], logp.shape[1])
+        trailing spaces (``blank_only``: frames where only the blank may be read)."""
+        hyps = self._hypotheses(logp, blank_only)
         best, best_score = np.zeros(0, np.int64), -math.inf
         for hyp in sorted(hyps, key=lambda h: -h.score):
             if hyp.score <= best_score:  # a penalty only lowers a score: none left can win

@@ -12,5 +12,8 @@ DEFAULT_BEAM_THRESHOLD = 8.0  # hypotheses this far (log units) below a frame's 
 DEFAULT_LM_WEIGHT = 0.75  # times the LM's natural-log probability of each character
 DEFAULT_BLANK_PENALTY = 2.0  # natural-log cost of each blank frame (offsets the LM's cost)
 DEFAULT_LEXICON_PENALTY = 3.0  # natural-log cost of each word outside the word list
+# frames whose blank posterior is at least this are searched as blank only, a run of them as one
+# frame (decode/frames.py); chosen on the two val sets (docs/decoding.md, "Frame pruning")
+DEFAULT_SURE_BLANK = 0.999
 DEFAULT_LM = "default"  # inkreader/models/english-char-6gram.arpa.gz
 DEFAULT_LEXICON = "default"  # inkreader/models/english-words.txt.gz

@@ -25,6 +25,7 @@ from .defaults import (
     DEFAULT_LEXICON_PENALTY,
     DEFAULT_LM,
     DEFAULT_LM_WEIGHT,
+    DEFAULT_SURE_BLANK,
     DEFAULT_TOKEN_BEAM,
 )
 from .words import DEFAULT_UNK_SCORE, DEFAULT_WORD_LM_WEIGHT, DEFAULT_WORD_SCORE
@@ -44,21 +45,25 @@ class DecodingOptions:
     only); ``lm`` is a KenLM-readable character model (ARPA, .arpa.gz or KenLM binary;
     ``"default"`` the shipped one; None: no LM); ``lexicon`` a word list (``"default"`` the
     shipped one; None: none) whose unlisted words cost ``lexicon_penalty`` each when the
-    search's best hypotheses are ranked. ``tta``: read each line also shifted 3 px up and down
+    search's best hypotheses are ranked. ``sure_blank``: frames whose blank posterior is at
+    least this are searched as blank only, a run of them as one frame (``decode/frames.py``;
+    None: every frame searched in full). ``tta``: read each line also shifted 3 px up and down
     and decode the mean log-posteriors.
 
     ``word_lm``: a word n-gram LM (KenLM-readable, ``inkreader lm build --unit word``) asks for
     the word-level search instead (``decode/words.py``: flashlight's ``LexiconDecoder``): the
     spellings of ``lexicon`` only (``word_letters``: and one-letter words), scored as
     ``word_lm_weight`` * ln P_lm(word) + ``word_score`` per word, ``unk_score`` per prefix of
-    a listed word read as a word; ``lm``, ``blank_penalty``, ``lexicon_penalty`` and
-    ``beam_threshold`` are unused (the word search keeps its own, ``WORD_BEAM_THRESHOLD``).
+    a listed word read as a word; ``lm``, ``blank_penalty``, ``lexicon_penalty``,
+    ``beam_threshold`` and ``sure_blank`` are unused (the word search keeps its own threshold,
+    ``WORD_BEAM_THRESHOLD``, and searches every frame).
     """
 
     greedy: bool = False
     beam_width: int = DEFAULT_BEAM_WIDTH
     token_beam: int = DEFAULT_TOKEN_BEAM
     beam_threshold: float = DEFAULT_BEAM_THRESHOLD
+    sure_blank: float | None = DEFAULT_SURE_BLANK
     lm: str | None = DEFAULT_LM
     lm_weight: float = DEFAULT_LM_WEIGHT
     blank_penalty: float = DEFAULT_BLANK_PENALTY
@@ -83,6 +88,9 @@ class DecodingOptions:
         if not self.beam_threshold > 0 or not math.isfinite(self.beam_threshold):
             raise InkreaderError(f"beam-threshold must be a positive number, got "
                                  f"{self.beam_threshold}")
+        if self.sure_blank is not None and not 0.5 < self.sure_blank <= 1.0:
+            raise InkreaderError(f"sure-blank must be a probability above 0.5 and at most 1, "
+                                 f"got {self.sure_blank}")
         if math.isnan(self.unk_score) or self.unk_score == math.inf:
             raise InkreaderError("unk-score must be a number or -inf")
         if self.word_lm is not None and self.lexicon is None and not self.greedy:
@@ -105,7 +113,8 @@ class DecodingOptions:
         if self.word_lm is None:
             return {"decoder": "beam", **{k: v for k, v in asdict(self).items()
                                           if k not in WORD_FIELDS}}
-        unused = ("lm", "lm_weight", "blank_penalty", "lexicon_penalty", "beam_threshold")
+        unused = ("lm", "lm_weight", "blank_penalty", "lexicon_penalty", "beam_threshold",
+                  "sure_blank")
         out = {k: v for k, v in asdict(self).items() if k not in unused}
         if out["unk_score"] == -math.inf:  # JSON has no -inf: null says "forbidden"
             out["unk_score"] = None
@@ -132,7 +141,8 @@ class DecodingOptions:
         return BeamDecoder(charset, self.beam_width, lm=self.lm, lm_weight=self.lm_weight,
                            blank_penalty=self.blank_penalty, lexicon=lexicon,
                            lexicon_penalty=self.lexicon_penalty, designated=designated,
-                           token_beam=self.token_beam, threshold=self.beam_threshold)
+                           token_beam=self.token_beam, threshold=self.beam_threshold,
+                           sure=self.sure_blank)
 
 
 GREEDY = DecodingOptions(greedy=True, lm=None, lexicon=None)

@@ -164,15 +164,17 @@ class WordDecoder(FlashlightSearch):
         m = self.model
         return LexiconDecoder(opts, m.trie, m.lm, m.space, BLANK, m.unk, [], False)
 
-    def search(self, logp: np.ndarray) -> np.ndarray:
+    def search(self, logp: np.ndarray, blank_only: np.ndarray | None = None) -> np.ndarray:
         """(T, C) float32 log posteriors -> the best hypothesis' classes, without spaces at
-        either end or two in a row."""
+        either end or two in a row (``blank_only``: frames where only the blank may be
+        read)."""
         if self.model.ends:  # a last frame of space ends the line's last word
             end = np.full((1, logp.shape[1]), LOG_FLOOR, np.float32)
             end[0, self.model.space] = 0.0
             logp = np.concatenate([logp, end])
-        logp = np.ascontiguousarray(logp, dtype=np.float32)
-        hyps = self._search().decode(logp.ctypes.data, logp.shape[0], logp.shape[1])
+            if blank_only is not None:
+                blank_only = np.append(blank_only, False)
+        hyps = self._hypotheses(logp, blank_only)
         if not hyps:
             return np.zeros(0, np.int64)
         label = collapse(max(hyps, key=lambda h: h.score).tokens)

@@ -308,9 +308,26 @@ class TextSampler:
 
 # --- text sources of the character LM (`inkreader lm build`) -------------------------------
 
-PACKAGE_SOURCES = ("pkg:wordfreq", "pkg:pydoc", "deb:fortunes", "deb:gcide")
+PACKAGE_SOURCES = ("pkg:wordfreq", "pkg:pydoc", "deb:fortunes", "deb:gcide", "words:FILE")
+WORD_LIST_LINE = 6  # words of a word list (words:FILE) per line, in a seeded random order
 WORDFREQ_LINES = 6000  # pseudo-lines of words drawn by frequency (about 150 k characters)
 GNHK_RUN_WORDS = 8  # GNHK words are glued into lines of at most this many neighbours
+
+
+def word_list_lines(path: str) -> list[str]:
+    """A word list (``Lexicon.load``: a file or ``default``, the shipped one) as text lines:
+    every word in lower case and capitalised, each once, in a seeded random order,
+    ``WORD_LIST_LINE`` to a line, so that a character LM built from them learns every listed
+    spelling after a space as running text has it (docs/decoding.md, "The word list inside
+    the LM")."""
+    import random
+
+    from ..decode.lexicon import Lexicon
+
+    words = sorted(Lexicon.load(path).words)
+    items = words + [w[:1].upper() + w[1:] for w in words]
+    random.Random(0).shuffle(items)
+    return [" ".join(items[i:i + WORD_LIST_LINE]) for i in range(0, len(items), WORD_LIST_LINE)]
 
 
 def load_text(spec: str, split: str = "train") -> list[str]:
@@ -319,7 +336,8 @@ def load_text(spec: str, split: str = "train") -> list[str]:
     TSV with a ``split`` column (only ``split``'s lines), ``pkg:wordfreq`` (English words drawn
     by frequency, from the wordfreq package), ``pkg:pydoc`` (the prose of Python's own
     language reference), ``deb:fortunes`` or ``deb:gcide`` (quotations from Debian packages,
-    ``inkreader.data.corpora``). Nothing is downloaded."""
+    ``inkreader.data.corpora``), ``words:FILE`` (a word list's words, ``word_list_lines``;
+    ``words:default`` the shipped one). Nothing is downloaded."""
     from ..data import corpora
     from ..decode.lm import LMError
 
@@ -334,6 +352,8 @@ def load_text(spec: str, split: str = "train") -> list[str]:
         return [" ".join(words[i] for i in row) for row in draws]
     if spec == "pkg:pydoc":
         return load_prose()
+    if spec.startswith("words:"):
+        return word_list_lines(spec.removeprefix("words:"))
     try:
         if spec == "deb:fortunes":
             return corpora.load_fortunes()

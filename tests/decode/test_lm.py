@@ -241,3 +241,21 @@ def test_debian_text_sources(tmp_path, monkeypatch):
     (unpacked / "gcide.dict.dz").write_bytes(gcide.read_bytes())
     monkeypatch.setenv("INKREADER_LMTEXT", str(tmp_path / "unpacked"))
     assert corpora.locate(corpora.GCIDE_FILE, "dict-gcide") == unpacked / "gcide.dict.dz"
+
+
+def test_a_word_list_as_lm_text_favours_its_spellings(tmp_path):
+    words = tmp_path / "words.txt"
+    words.write_text("zebra\nquokka\n" + "".join(f"w{i}\n" for i in range(20)), encoding="utf-8")
+    lines = load_text(f"words:{words}")
+    assert lines == load_text(f"words:{words}")  # seeded: the same text every time
+    tokens = [t for ln in lines for t in ln.split(" ")]
+    assert sorted(tokens) == sorted([*Lexicon.load(words).words, "Zebra", "Quokka",
+                                     *(f"W{i}" for i in range(20))])
+    assert max(len(ln.split(" ")) for ln in lines) == 6
+    base = build_lm(["the cat sat on a mat", "a dog ran"] * 5, 4)
+    mixed = mix_lms([base, build_lm(lines, 4)], [0.8, 0.2])
+    # a listed spelling gains, the same letters in another order (as likely to the base
+    # model, which saw neither) far less
+    for listed, other in (("a zebra", "a zbera"), ("a quokka", "a qoukka")):
+        assert base.text_logprob(listed) == pytest.approx(base.text_logprob(other))
+        assert mixed.text_logprob(listed) > mixed.text_logprob(other) + 5.0

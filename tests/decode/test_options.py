@@ -84,6 +84,8 @@ def test_the_command_line_builds_the_same_value():
                                   blank_penalty=1.0, lexicon_penalty=2.0, token_beam=3,
                                   beam_threshold=12.0)
     assert got.decoder(Charset(tuple(" ab"))).threshold == 12.0
+    assert decoding_options(parse("--sure-blank", "none")) == DecodingOptions(sure_blank=None)
+    assert decoding_options(parse("--sure-blank", "0.99")) == DecodingOptions(sure_blank=0.99)
     with pytest.raises(InkreaderError, match="--greedy cannot be combined"):
         decoding_options(parse("--greedy", "--lm", "default"))
 

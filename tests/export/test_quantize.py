@@ -12,6 +12,7 @@ from inkreader.charset import Charset
 from inkreader.cli import main
 from inkreader.errors import DatasetError, ModelError
 from inkreader.export.quantize import (
+    F32_OPS,
     QUANTIZATION_KEY,
     calibration_lines,
     check_int8,
@@ -69,6 +70,23 @@ def test_the_ir_is_quantised_and_describes_itself(int8_ir):
     about = json.loads(str(ir.get_rt_info([QUANTIZATION_KEY]).astype(str)))
     assert about["calibration_lines"] == 6 and about["splits"] == ["train"]
     assert about["overflow_fix"] == "enable"  # 7-bit weights: correct without VNNI too
+    assert about["f32_ops"] == ["LSTMSequence"] == sorted(F32_OPS)
+    assert _quantised_lstm_inputs(ir) == 0  # the LSTMs stay in f32
+
+
+def _quantised_lstm_inputs(ir) -> int:
+    """How many weight inputs (W and R, inputs 4 and 5) of the IR's LSTMs are not plain f32
+    constants: a saved INT8 IR stores quantised weights as int8 constants dequantised by a
+    Convert and a Multiply before the op."""
+    return sum(op.input(i).get_source_output().get_node().get_type_name() != "Constant"
+               for op in ir.get_ordered_ops() if op.get_type_name() == "LSTMSequence"
+               for i in (4, 5))
+
+
+def test_the_lstms_can_be_quantised_too(tmp_path, net, tsv):
+    out = quantize_openvino(net, Charset.gnhk(), tmp_path / "all.xml",
+                            calibration_lines(tsv, "train", 2), keep_f32=())
+    assert _quantised_lstm_inputs(ov.Core().read_model(str(out))) > 0
 
 
 def test_int8_reads_like_the_f32_model(int8_ir, net):
