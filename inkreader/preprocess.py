@@ -26,6 +26,11 @@ STRIDE = 8  # three 2x2 max-pools: one output frame per 8 input columns
 # neighbour, so a line read alone, flush to its last column, was read worse than in a batch
 # (docs/decoding.md has the measurement).
 TAIL_MARGIN = 128
+# Columns of a line's own edge after its padded width in a batch read with the lines' widths:
+# the network's convolutions reach 23 columns past a frame's own 8 (3x3 convs: 1 + 2 + 4 at
+# full, half and quarter resolution, 8 + 8 after the third pool), so with these a line's last
+# frames see its own paper whatever the lines beside it, as when it is read alone.
+CNN_CONTEXT = 24
 X_SCALE_RANGE = (0.25, 4.0)  # the horizontal reading scales a model may carry (ModelConfig)
 MAX_PIXELS = 100_000_000  # refuse decompression bombs before decoding
 # Light ink on a dark ground (chalk, a photo negative, a dark-mode screenshot) is turned to dark
