@@ -43,6 +43,7 @@ from ..preprocess import (
     HEIGHT,
     Line,
     Reading,
+    has_ink,
     pad_width,
     prepare_line,
     read_gray,
@@ -330,9 +331,14 @@ class Recognizer:
         out, good = [], []
         for it in items:
             try:
-                good.append((it, self._prepare(it)))
+                line = self._prepare(it)
             except ImageError as exc:
                 out.append((it.index, LineResult(it.name, error=str(exc))))
+                continue
+            if has_ink(line.pixels[:, :line.width], self.height):
+                good.append((it, line))
+            else:  # no ink, no text: the network would read invented words into paper
+                out.append((it.index, LineResult(it.name, "", 0.0, size=line.source_size)))
         for group in self._groups(good):
             out.extend(self._read_group(group, start))
         return out

@@ -219,7 +219,7 @@ class Service:
         start = time.perf_counter()
         page = PageResult(name, size=(int(gray.shape[0]), int(gray.shape[1])))
         page.lines = detect_lines(gray)
-        read_lines(self.rec, [page], [gray])
+        read_lines(self.rec, [page], [gray], drop_blank=True)
         page.seconds = time.perf_counter() - start
         return page
 
