@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 
+from .. import __version__
 from ..errors import BackendStalled, InkreaderError, TrainingStopped
 from ..extras import as_missing_extra
 
@@ -42,7 +43,10 @@ COMMANDS = {
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="inkreader", description="Read handwritten English.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parser.add_argument("--version", action="version", version=f"inkreader {__version__}",
+                        help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                help="one of these (inkreader COMMAND -h: its options)")
     for name, (module, helptext) in COMMANDS.items():
         p = sub.add_parser(name, help=helptext, description=helptext)
         if only is None or name == only:

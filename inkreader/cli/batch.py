@@ -40,8 +40,8 @@ def add_arguments(p) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("-m", "--model", help="a .pt, .onnx or OpenVINO .xml model (default: the "
                    "packaged model); on a cluster the path must exist on every worker")
-    p.add_argument("-b", "--backend", default="auto",
-                   choices=("auto", *BACKENDS))
+    p.add_argument("-b", "--backend", default="auto", choices=("auto", *BACKENDS),
+                   help="inference backend; auto: OpenVINO (ONNX Runtime for an .onnx)")
     add_decoding_arguments(p)
 
 

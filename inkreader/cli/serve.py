@@ -23,8 +23,8 @@ def add_arguments(p) -> None:
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("-m", "--model", help="a .pt, .onnx or OpenVINO .xml model (default: the "
                    "packaged model)")
-    p.add_argument("-b", "--backend", default="auto",
-                   choices=("auto", *BACKENDS))
+    p.add_argument("-b", "--backend", default="auto", choices=("auto", *BACKENDS),
+                   help="inference backend; auto: OpenVINO (ONNX Runtime for an .onnx)")
     p.add_argument("--max-upload-mb", type=float, default=d.max_upload_mb,
                    help=f"largest upload accepted (default {d.max_upload_mb:g} MB; 413 above)")
     p.add_argument("--max-pixels", type=int, default=d.max_pixels,
