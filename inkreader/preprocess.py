@@ -8,6 +8,7 @@ comes from the model config; the defaults below are the reference's.
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,12 +123,16 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
         raise ImageError(f"{name}: empty file (0 bytes)")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Pillow's warning limit (89 MP) is below MAX_PIXELS, which is checked below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             probe = Image.open(io.BytesIO(data))
             w, h = probe.size
             mode, fmt = probe.mode, probe.format
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(f"{name}: image too large to decode safely") from None
+    except Image.DecompressionBombError as exc:  # over twice Pillow's limit: no size read
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(found.group(1)):,} pixels" if found else "over 179 million pixels"
+        raise ImageError(f"{name}: image too large ({size}; limit {MAX_PIXELS:,} pixels)") \
+            from None
     except Exception:
         raise ImageError(f"{name}: not an image (unrecognised format)") from None
     if w * h > MAX_PIXELS:

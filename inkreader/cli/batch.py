@@ -56,6 +56,10 @@ def run(args) -> int:
                             on_commit=bar.update)
     finally:
         bar.close()
+    if not summary.images:  # as `read` of an empty folder: an error, and no store made
+        print(f"inkreader batch: error: no image files in {', '.join(args.sources)}",
+              file=sys.stderr)
+        return 1
     print(_report(summary, args.out), file=sys.stderr)
     return 1 if summary.errors or summary.lost else 0
 
