@@ -125,3 +125,30 @@ def test_batch_workers_die_with_a_killed_driver(tmp_path):
     proc.kill()  # SIGKILL: the driver runs no clean-up at all
     proc.wait(timeout=10)
     _wait_for(lambda: not any(_alive(w) for w in workers), 10)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_serve_stops_with_one_line(signum):
+    import socket
+    import urllib.request
+
+    with socket.socket() as s:  # a free port
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = _start(["serve", "--port", str(port), "--greedy"])
+
+    def up() -> bool:
+        assert proc.poll() is None, proc.stderr.read()
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1):
+                return True
+        except OSError:
+            return False
+
+    _wait_for(up)
+    status, err, took = _stopped(proc, signum)
+    assert status == 128 + signum, err[-2000:]
+    assert took < STOP_SECONDS
+    name = signal.Signals(signum).name
+    assert err.strip().splitlines()[-1] == f"inkreader serve: interrupted ({name})"
+    assert "Traceback" not in err
