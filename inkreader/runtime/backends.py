@@ -133,8 +133,9 @@ class TorchBackend(Backend):
 
         def call() -> np.ndarray:
             with torch.inference_mode():
-                return self.model(torch.from_numpy(batch),
-                                  torch.from_numpy(self._widths(batch, widths))).numpy()
+                if widths is None:  # every line fills the batch (--fixed-width): as the IR
+                    return self.model(torch.from_numpy(batch)).numpy()
+                return self.model(torch.from_numpy(batch), torch.from_numpy(widths)).numpy()
 
         return self._call(call)
 
