@@ -39,7 +39,10 @@ class Stalling(Backend):
 
 
 def _lines(n: int) -> list[np.ndarray]:
-    return [np.full((40, 160 + 8 * i), 255, np.uint8) for i in range(n)]
+    lines = [np.full((40, 160 + 8 * i), 255, np.uint8) for i in range(n)]
+    for line in lines:
+        line[15:25, 10:-10] = 0  # ink: a line without any is not read (no ink, no text)
+    return lines
 
 
 def _recognizer(backend: Backend, stall: float) -> Recognizer:
