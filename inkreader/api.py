@@ -15,7 +15,7 @@ greedy decoding; any ``DecodingOptions`` value chooses another.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -56,15 +56,15 @@ class Reader:
         return self._read_pages(list(pages))
 
     def _read_lines(self, images: list[Image]) -> list[LineResult]:
-        if all(not isinstance(i, np.ndarray) for i in images):
+        if all(isinstance(i, (str, Path)) for i in images):
             return self.recognizer.read_paths(images)
-        arrays = [_array(i) for i in images]
+        arrays = [_array(i, n) for n, i in enumerate(images)]
         names = [str(i) if not isinstance(i, np.ndarray) else f"<array {n}>"
                  for n, i in enumerate(images)]
         return self.recognizer.read_arrays(arrays, names)
 
     def _read_pages(self, pages: list[Image]) -> list[PageResult]:
-        if all(not isinstance(p, np.ndarray) for p in pages):
+        if all(isinstance(p, (str, Path)) for p in pages):
             xmls = [p for p in pages if is_layout(p)]
             if not xmls:
                 return read_page_files(self.recognizer, pages)
@@ -72,9 +72,10 @@ class Reader:
             images = iter(read_page_files(self.recognizer,
                                           [p for p in pages if not is_layout(p)]))
             return [next(laid) if is_layout(p) else next(images) for p in pages]
+        arrays = [_array(p, n) for n, p in enumerate(pages)]
         names = [str(p) if not isinstance(p, np.ndarray) else f"<array {n}>"
                  for n, p in enumerate(pages)]
-        return read_page_arrays(self.recognizer, [_array(p) for p in pages], names)
+        return read_page_arrays(self.recognizer, arrays, names)
 
 
 def load(model: str | Path | None = None, *, decoding: DecodingOptions | None = None,
@@ -87,21 +88,31 @@ def load(model: str | Path | None = None, *, decoding: DecodingOptions | None = 
 
 
 def _single(x) -> bool:
-    return isinstance(x, (str, Path)) or (isinstance(x, np.ndarray) and x.ndim in (2, 3)
-                                          and x.dtype == np.uint8)
+    """One image (a path or any array: several images come as a list, tuple or iterator), or
+    None and other non-iterables, which ``_array`` then refuses, saying what it got."""
+    return isinstance(x, (str, Path, np.ndarray)) or not isinstance(x, Iterable)
 
 
-def _array(image: Image) -> np.ndarray:
-    """An image as an (H, W) uint8 gray array."""
-    if not isinstance(image, np.ndarray):
+ACCEPTED = "a path, or a uint8 array (H, W) gray, (H, W, 3) BGR or (H, W, 4) BGRA"
+
+
+def _array(image: Image, n: int = 0) -> np.ndarray:
+    """An image as an (H, W) uint8 gray array; anything else is an ImageError that says what
+    it got and what is accepted."""
+    if isinstance(image, (str, Path)):
         from .preprocess import read_gray
         return read_gray(image)
-    if image.dtype != np.uint8 or image.ndim not in (2, 3):
-        raise ImageError(f"an image array must be (H, W) or (H, W, 3) uint8, got "
-                         f"{image.dtype} of shape {image.shape}")
+    if not isinstance(image, np.ndarray):
+        raise ImageError(f"<image {n}>: expected {ACCEPTED}; got {type(image).__name__}")
+    channels = image.shape[2] if image.ndim == 3 else None
+    if image.dtype != np.uint8 or image.ndim not in (2, 3) or channels not in (None, 3, 4) \
+            or image.size == 0:
+        raise ImageError(f"<array {n}>: expected {ACCEPTED}; got {image.dtype} of shape "
+                         f"{image.shape}")
     if image.ndim == 3:
         import cv2
-        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        code = cv2.COLOR_BGR2GRAY if channels == 3 else cv2.COLOR_BGRA2GRAY
+        return cv2.cvtColor(image, code)
     return image
 
 

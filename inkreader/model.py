@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from .charset import Charset
 from .checkpoint import MODEL_FORMAT, MODEL_VERSION, upgrade_model
@@ -129,7 +130,17 @@ class HandwritingRecognizer(nn.Module):
         self.input_dropout = nn.Dropout(config.input_dropout)
         self.classifier = nn.Linear(2 * hidden, config.num_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, widths: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits (T, B, C) of a batch; ``widths`` (B,) are the lines' own input widths
+        (multiples of the stride, at most the batch's), or None when every line fills the batch.
+
+        With ``widths`` the LSTMs read each line over its own ``width / stride`` frames
+        (packed sequences; ONNX ``LSTM`` ``sequence_lens`` in the export), so a line's logits
+        never depend on the lines batched with it: the backward directions start at the line's
+        own end and LSTM B starts from A's state there. Frames past a line's end are zeros
+        before the classifier. The CNN still sees the batch's columns past the line's end:
+        callers edge-pad a line by ``preprocess.CNN_CONTEXT`` or more (``stack_lines``).
+        """
         x = (x - 127.5) / 127.5  # the IR normalises inside the graph
         f = self.cnn(x)  # (B, 80, 12, T)
         f = self.collapse(f.permute(0, 1, 3, 2))  # (B, 80, T, k)
@@ -137,9 +148,20 @@ class HandwritingRecognizer(nn.Module):
             seq = f.squeeze(-1).permute(2, 0, 1)  # (T, B, 80): the reference graph
         else:  # (T, B, 80k), channel-major: feature c * k + j is channel c's row profile j
             seq = f.permute(2, 0, 1, 3).flatten(2)
-        seq, state = self.lstm_a(self.input_dropout(seq))  # (T, B, 512)
-        seq, _ = self.lstm_b(self.dropout(seq), state)  # LSTM B starts from A's final (h, c)
-        return self.classifier(self.dropout(seq))  # (T, B, C)
+        seq = self.input_dropout(seq)
+        if widths is None:
+            seq, state = self.lstm_a(seq)  # (T, B, 512)
+            seq, _ = self.lstm_b(self.dropout(seq), state)  # LSTM B starts from A's final (h, c)
+            return self.classifier(self.dropout(seq))  # (T, B, C)
+        lengths = self.output_lengths(widths)
+        # only the frames some line has: a batch of equal lengths then reads exactly, even on
+        # a runtime that ignores ``sequence_lens`` (OpenVINO's CPU plugin: runtime/backends.py)
+        seq = seq[: lengths.max()]
+        packed = pack_padded_sequence(seq, lengths.cpu(), enforce_sorted=False)
+        packed, state = self.lstm_a(packed)
+        packed, _ = self.lstm_b(_dropped(packed, self.dropout), state)
+        seq, _ = pad_packed_sequence(packed)  # (max(lengths), B, 512)
+        return self.classifier(self.dropout(seq))
 
     def output_lengths(self, widths: torch.Tensor) -> torch.Tensor:
         """Frames produced for input widths (a pure function of width)."""
@@ -156,6 +178,12 @@ class HandwritingRecognizer(nn.Module):
         """All parameters of the exported graph (BN folded into the convs)."""
         lstm = sum(p.numel() for m in (self.lstm_a, self.lstm_b) for p in m.parameters())
         return self.card_parameters() + lstm
+
+
+def _dropped(packed: PackedSequence, dropout: nn.Module) -> PackedSequence:
+    """``dropout`` applied to a packed sequence's frames."""
+    return PackedSequence(dropout(packed.data), packed.batch_sizes, packed.sorted_indices,
+                          packed.unsorted_indices)
 
 
 def widen_collapse(model: HandwritingRecognizer, rows: int) -> HandwritingRecognizer:

@@ -52,6 +52,20 @@ def test_bad_input_is_a_result_or_a_clear_error(greedy, tmp_path):
         greedy.read([np.zeros((10, 10), np.float32)])
 
 
+@pytest.mark.parametrize(("image", "got"), [
+    (np.zeros((96, 300), np.float32), r"got float32 of shape \(96, 300\)"),
+    (np.zeros((96, 300, 2), np.uint8), r"got uint8 of shape \(96, 300, 2\)"),
+    (np.zeros(300, np.uint8), r"got uint8 of shape \(300,\)"),
+    (np.zeros((0, 300), np.uint8), r"got uint8 of shape \(0, 300\)"),
+    (None, "got NoneType"),
+    (42, "got int")])
+def test_a_bad_array_or_none_is_an_image_error_saying_what_it_got(greedy, image, got):
+    for call in (greedy.read, greedy.read_page):
+        for given in (image, [image]):
+            with pytest.raises(ImageError, match=rf"expected a path, or a uint8 array .*; {got}"):
+                call(given)
+
+
 def test_read_page_finds_and_reads_lines(greedy):
     page = sorted((HOOKER / "test_pages").glob("*.jpg"))[0]
     result = greedy.read_page(str(page))

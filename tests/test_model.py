@@ -3,6 +3,7 @@ normalisation inside the model, self-describing checkpoints."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -15,6 +16,7 @@ from inkreader.model import (
     save_checkpoint,
     widen_collapse,
 )
+from inkreader.preprocess import CNN_CONTEXT, stack_lines
 
 
 def busy_model(config: ModelConfig | None = None, seed: int = 0) -> HandwritingRecognizer:
@@ -165,3 +167,40 @@ def test_collapse_rows_must_fit_the_pooled_height():
     for rows in (0, 13):
         with pytest.raises(ModelError, match=f"collapse_rows {rows} is outside 1-12"):
             ModelConfig(collapse_rows=rows)
+
+
+def test_a_line_reads_the_same_beside_any_neighbours():
+    # With the lines' widths each line's LSTMs read its own frames only; CNN_CONTEXT columns of
+    # its own edge after it keep its last frames' convolutions off the neighbours' padding.
+    net = busy_model()
+    rng = np.random.default_rng(0)
+    lines = [rng.integers(0, 256, (96, w), dtype=np.uint8) for w in (160, 400, 240)]
+    widths = torch.tensor([ln.shape[1] for ln in lines])
+    with torch.no_grad():
+        batch = net(torch.from_numpy(stack_lines(lines, 400 + CNN_CONTEXT)), widths)
+        plain = net(torch.from_numpy(stack_lines(lines, 400 + CNN_CONTEXT)))
+        for i, ln in enumerate(lines):
+            w = ln.shape[1]
+            alone = net(torch.from_numpy(stack_lines([ln], w + CNN_CONTEXT)), widths[i:i + 1])
+            assert alone.shape[0] == w // 8 and batch.shape[0] == 400 // 8
+            torch.testing.assert_close(batch[: w // 8, i], alone[:, 0], atol=1e-4, rtol=1e-4)
+    # read without the widths, the backward LSTMs start on the padding of the widest line
+    assert (plain[: 160 // 8, 0] - batch[: 160 // 8, 0]).abs().max() > 1e-2
+
+
+def test_cnn_context_covers_the_reach_of_the_convolutions():
+    # A frame's features see 23 columns past its own 8 (3x3 convs: 1 + 2 + 4 columns at full,
+    # half and quarter resolution, 8 + 8 after the third pool): a line's last frame sees the
+    # 23 columns after the line, and none further.
+    net, reach = busy_model(), 23
+    assert reach <= CNN_CONTEXT
+    x = torch.rand(1, 1, 96, 320 + 64) * 255
+    frames = 320 // 8
+    with torch.no_grad():
+        base = net.cnn(x)[..., :frames]
+        beyond = x.clone()
+        beyond[..., 320 + reach:] = 0
+        torch.testing.assert_close(net.cnn(beyond)[..., :frames], base, atol=0, rtol=0)
+        inside = x.clone()
+        inside[..., 320 + reach - 1] = 0
+        assert (net.cnn(inside)[..., :frames] - base).abs().max() > 1

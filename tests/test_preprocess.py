@@ -109,9 +109,15 @@ def _png_header_only(width: int, height: int) -> bytes:
             + chunk(b"IEND", b""))
 
 
-def test_huge_image_is_refused():
-    with pytest.raises(ImageError, match="huge.png: image too large"):
+def test_huge_image_is_refused_naming_its_size_and_the_limit():
+    # over Pillow's own bomb limit (2 x 89 MP): its error gives the pixels, not the sides
+    with pytest.raises(ImageError, match=r"huge.png: image too large \(1,600,000,000 pixels; "
+                       r"limit 100,000,000 pixels\)"):
         decode_image(_png_header_only(40_000, 40_000), "huge.png")
+    # over MAX_PIXELS, under Pillow's error limit
+    with pytest.raises(ImageError, match=r"big.png: image too large \(12000x10000 px; "
+                       r"limit 100,000,000 pixels\)"):
+        decode_image(_png_header_only(12_000, 10_000), "big.png")
 
 
 def test_read_gray_missing_and_directory(tmp_path):

@@ -31,13 +31,22 @@ class DaskEngine:
 
     def __init__(self, address: str):
         self.address = address
+        self._client: Client | None = None
 
-    def run(self, spec: ReadSpec, tasks: list[list[Image]]) -> Iterator[Outcome]:
+    def connect(self) -> None:
+        """Reach the scheduler now (``run_batch`` calls this before it makes the store, so
+        an unreachable cluster leaves nothing behind)."""
+        if self._client is not None:
+            return
         try:
-            client = Client(self.address, timeout=CONNECT_TIMEOUT_S)
+            self._client = Client(self.address, timeout=CONNECT_TIMEOUT_S)
         except (OSError, TimeoutError, ValueError) as exc:
             raise InkreaderError(f"cannot reach the Dask scheduler at {self.address}: "
                                  f"{exc}") from None
+
+    def run(self, spec: ReadSpec, tasks: list[list[Image]]) -> Iterator[Outcome]:
+        self.connect()
+        client, self._client = self._client, None
         with client:
             _register_reader(client, spec)
             futures = client.map(_read_on_worker, tasks, pure=False)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import signal
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
@@ -44,22 +46,55 @@ class LocalEngine:
         threads = max(1, cpu_count() // self.workers)
         # spawn, not fork: a forked child would inherit the parent's threads' locks
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(min(self.workers, len(tasks)), mp_context=ctx,
-                                 initializer=_init_local, initargs=(spec, threads)) as pool:
+        pool = ProcessPoolExecutor(min(self.workers, len(tasks)), mp_context=ctx,
+                                   initializer=_init_local,
+                                   initargs=(spec, threads, os.getpid()))
+        try:
             pending = {pool.submit(_read_local, task): task for task in tasks}
-            try:
-                yield from _as_finished(pending)
-            finally:
-                for fut in pending:
-                    fut.cancel()
+            yield from _as_finished(pending)
+        except BaseException:  # a stop (Ctrl-C, SIGTERM) or a failure: no task is awaited
+            _stop(pool)
+            raise
+        pool.shutdown(wait=True)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End ``pool`` now: queued tasks cancelled, the workers killed (their tasks are read
+    again by the next run; every finished task was committed)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        proc.kill()
+    for proc in processes:
+        proc.join(timeout=1.0)
 
 
 _reader: Reader | None = None  # a local worker process's reader
 
 
-def _init_local(spec: ReadSpec, threads: int) -> None:
+def _init_local(spec: ReadSpec, threads: int, parent: int) -> None:
     global _reader
+    die_with_parent(parent)
+    # Ctrl-C reaches the whole process group: the driver stops the workers itself
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _reader = spec.load(threads)
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent: int) -> None:
+    """Have the kernel kill this process when its parent dies, even by ``kill -9`` (Linux's
+    parent-death signal; elsewhere nothing). A parent already gone ends it now."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux
+        return
+    if os.getppid() != parent:  # the parent died before the signal was asked for
+        os._exit(1)
 
 
 def _read_local(task: list[Image]) -> list[dict]:

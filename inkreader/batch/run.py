@@ -327,6 +327,11 @@ def run_batch(sources: Sequence[str | Path], store_path: str | Path, spec: ReadS
         raise InkreaderError(f"unknown kind {spec.kind!r} ({', '.join(KINDS)})")
     check_model(spec)
     images = expand_sources(sources, layouts)
+    if not images:  # nothing to read: no store is made
+        return Summary(0, 0, engine=engine.name)
+    connect = getattr(engine, "connect", None)
+    if connect is not None:  # a cluster: reached before the store is made
+        connect()
     with Store.open(store_path, spec.reading()) as store:
         todo = plan(images, store, verify_hash, retry_errors)
         summary = Summary(len(images), todo.kept, engine=engine.name)

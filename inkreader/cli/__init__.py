@@ -5,13 +5,15 @@ calls one library function; importing a command's module happens only when it is
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
 import signal
 import sys
 
-from ..errors import BackendStalled, InkreaderError
+from .. import __version__
+from ..errors import BackendStalled, InkreaderError, TrainingStopped
 from ..extras import as_missing_extra
 
 # name -> (module under inkreader.cli, one-line help)
@@ -43,7 +45,10 @@ COMMANDS = {
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="inkreader", description="Read handwritten English.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    parser.add_argument("--version", action="version", version=f"inkreader {__version__}",
+                        help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                help="one of these (inkreader COMMAND -h: its options)")
     for name, (module, helptext) in COMMANDS.items():
         p = sub.add_parser(name, help=helptext, description=helptext)
         if only is None or name == only:
@@ -63,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     module = importlib.import_module(f"inkreader.cli.{COMMANDS[args.command][0]}")
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # a polite stop ends as Ctrl-C does
     try:
         return module.run(args)
     except BackendStalled as exc:
@@ -74,14 +80,52 @@ def main(argv: list[str] | None = None) -> int:
         os._exit(2)
     except (InkreaderError, ModuleNotFoundError) as exc:
         return _failed(args.command, exc)
-    except KeyboardInterrupt as exc:  # Ctrl-C, or a training run stopped before its first step
-        print(f"inkreader {args.command}: {exc or 'interrupted'}", file=sys.stderr)
-        return 128 + getattr(exc, "signum", signal.SIGINT)
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, or training stopped before its first step
+        signum = getattr(exc, "signum", signal.SIGINT)
+        reason = str(exc) or f"interrupted ({signal.Signals(signum).name})"
+        print(f"inkreader {args.command}: {reason}", file=sys.stderr)
+        if isinstance(exc, TrainingStopped):  # nothing running yet: an orderly return
+            return 128 + signum
+        # End now: the backends' inference threads may be inside C++ (OpenVINO, ONNX Runtime),
+        # and an orderly exit would tear down their runtime under them (std::terminate, exit
+        # 134). What the command finished (printed lines, committed shards) is already out.
+        _release_multiprocessing()
+        _flush()
+        os._exit(128 + signum)
     except BrokenPipeError:  # the reader of the output left (`inkreader read ... | head -1`)
         # stop quietly, as a shell tool does; stdout goes nowhere so that its flush at exit
         # cannot fail again (the Python docs' recipe for SIGPIPE)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 128 + signal.SIGPIPE
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop asked for by a signal; ``signum`` says which (the exit status is 128 + it)."""
+
+    def __init__(self, signum: int):
+        super().__init__()
+        self.signum = signum
+
+
+def _interrupt(signum: int, _frame) -> None:
+    raise Interrupted(signum)
+
+
+def _release_multiprocessing() -> None:
+    """What a normal exit does for ``multiprocessing`` (batch's worker pool): its semaphores
+    released, so that its resource tracker does not warn of leaked ones after ``os._exit``."""
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None:
+        with contextlib.suppress(Exception):
+            util._run_finalizers(0)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader that left, a closed stream
+            stream.flush()
 
 
 def _failed(command: str | None, exc: Exception) -> int:

@@ -51,8 +51,8 @@ def add_arguments(p) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("-m", "--model", help="a .pt, .onnx or OpenVINO .xml model (default: the "
                    "packaged model); on a cluster the path must exist on every worker")
-    p.add_argument("-b", "--backend", default="auto",
-                   choices=("auto", *BACKENDS))
+    p.add_argument("-b", "--backend", default="auto", choices=("auto", *BACKENDS),
+                   help="inference backend; auto: OpenVINO (ONNX Runtime for an .onnx)")
     add_decoding_arguments(p)
 
 
@@ -74,6 +74,10 @@ def run(args) -> int:
                             on_commit=committed, layouts=args.layouts)
     finally:
         bar.close()
+    if not summary.images:  # as `read` of an empty folder: an error, and no store made
+        print(f"inkreader batch: error: no image files in {', '.join(args.sources)}",
+              file=sys.stderr)
+        return 1
     print(_report(summary, args.out), file=sys.stderr)
     if xml is not None:
         print(f"{xml.written} pages written to {args.xml_out}"

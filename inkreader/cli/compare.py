@@ -11,7 +11,8 @@ def add_arguments(p) -> None:
                         "on the same lines; more pairs (A2 B2 ...): other sets, and the mean "
                         "difference over the sets with a stratified bootstrap")
     p.add_argument("--resamples", type=int, default=10000, help="paired bootstrap resamples")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the bootstrap resampling (default 0)")
 
 
 def run(args) -> int:

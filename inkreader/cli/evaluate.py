@@ -25,7 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "counts the same)")
     p.add_argument("--model", help=".pt checkpoint, .onnx or OpenVINO .xml (default: the "
                                     "packaged model)")
-    p.add_argument("--backend", default="auto", choices=("auto", *BACKENDS))
+    p.add_argument("--backend", default="auto", choices=("auto", *BACKENDS),
+                   help="inference backend; auto: OpenVINO (ONNX Runtime for an .onnx)")
     p.add_argument("--fixed-width", action="store_true",
                    help="the reference contract: pad every line to 2000 px and leave out lines "
                         "wider than that at height 96, as the reference did")

@@ -16,7 +16,8 @@ CHECK_LINES = 3  # Hooker lines checked besides the GNHK sample line
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--format", required=True, choices=("onnx", "openvino"))
+    p.add_argument("--format", required=True, choices=("onnx", "openvino"),
+                   help="ONNX (.onnx) or OpenVINO IR (.xml + .bin)")
     p.add_argument("--out", required=True, type=Path,
                    help="output file: .onnx, or .xml for OpenVINO (its .bin goes beside it)")
     p.add_argument("--fixed-width", action="store_true",

@@ -26,7 +26,8 @@ from pathlib import Path
 
 
 def add_arguments(p) -> None:
-    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True,
+                           help="build, mix or lexicon")
     b = sub.add_parser("build", help="build a character (or word) n-gram LM from text",
                        description=__doc__.split("\n\n")[0])
     b.add_argument("texts", nargs="+", metavar="TEXT",

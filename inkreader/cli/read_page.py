@@ -45,8 +45,8 @@ def add_arguments(p) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.add_argument("-m", "--model", help="a .pt, .onnx or OpenVINO .xml model (default: the "
                    "packaged model)")
-    p.add_argument("-b", "--backend", default="auto",
-                   choices=("auto", *BACKENDS))
+    p.add_argument("-b", "--backend", default="auto", choices=("auto", *BACKENDS),
+                   help="inference backend; auto: OpenVINO (ONNX Runtime for an .onnx)")
     add_decoding_arguments(p)
 
 

@@ -9,7 +9,10 @@ POST /v1/lines and /v1/pages take a multipart image upload in the field ``file``
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
 
 from ..runtime.backends import BACKENDS
 from ..serve.app import ServeConfig
@@ -23,8 +26,8 @@ def add_arguments(p) -> None:
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("-m", "--model", help="a .pt, .onnx or OpenVINO .xml model (default: the "
                    "packaged model)")
-    p.add_argument("-b", "--backend", default="auto",
-                   choices=("auto", *BACKENDS))
+    p.add_argument("-b", "--backend", default="auto", choices=("auto", *BACKENDS),
+                   help="inference backend; auto: OpenVINO (ONNX Runtime for an .onnx)")
     p.add_argument("--max-upload-mb", type=float, default=d.max_upload_mb,
                    help=f"largest upload accepted (default {d.max_upload_mb:g} MB; 413 above)")
     p.add_argument("--max-pixels", type=int, default=d.max_pixels,
@@ -64,8 +67,46 @@ def run(args) -> int:
     app = create_app(config, recognizer(args, config))
     print(f"inkreader serve: http://{args.host}:{args.port}/ (API docs: /docs)",
           file=sys.stderr, flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
-    return 0
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning")
+    server = _server_class()(config)
+    server.run()
+    if server.stopped_by is None:
+        return 0
+    # uvicorn finished the requests in flight, then stopped: one line, 128 + the signal
+    print(f"inkreader serve: interrupted ({signal.Signals(server.stopped_by).name})",
+          file=sys.stderr)
+    return 128 + server.stopped_by
+
+
+def _server_class():
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, remembering the signal that stopped it."""
+
+        stopped_by: int | None = None
+
+        def handle_exit(self, sig: int, frame) -> None:
+            if self.stopped_by is None:
+                self.stopped_by = sig
+            super().handle_exit(sig, frame)
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            # uvicorn's own, less its raising the signal again once stopped (the command
+            # reports the stop itself)
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            handlers = {sig: signal.signal(sig, self.handle_exit)
+                        for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in handlers.items():
+                    signal.signal(sig, handler)
+
+    return Server
 
 
 def recognizer(args, config: ServeConfig):

@@ -25,7 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    metavar="S", help="scales to try (default: %(default)s)")
     p.add_argument("--out", required=True, type=Path,
                    help="the checkpoint with the best scale (.pt; the input is never changed)")
-    p.add_argument("--backend", default="auto", choices=("auto", *BACKENDS))
+    p.add_argument("--backend", default="auto", choices=("auto", *BACKENDS),
+                   help="inference backend; auto: OpenVINO (ONNX Runtime for an .onnx)")
     p.add_argument("--force", action="store_true", help="overwrite an existing --out")
 
 

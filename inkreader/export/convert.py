@@ -3,7 +3,8 @@ input/output names and shapes, the parameter total, logits parity with PyTorch, 
 decoded text on real lines, and a timing.
 
 ``fixed_width=True`` is the reference contract: one input ``actual_input`` [1, 1, 96, 2000] of raw
-pixels, one output ``output`` [250, 1, 95] of logits. Otherwise batch and width are dynamic.
+pixels, one output ``output`` [250, 1, 95] of logits. Otherwise batch and width are dynamic, and
+a second input ``widths`` [B] gives each line's own width, over which its LSTMs read it.
 BatchNorm is folded into the convolutions by the exporter's constant folding (eval mode).
 """
 
@@ -21,7 +22,14 @@ import numpy as np
 from ..charset import Charset
 from ..errors import ModelError
 from ..model import HandwritingRecognizer
-from ..runtime.graph import CHARSET_KEY, CONFIG_KEY, INPUT_NAME, OUTPUT_NAME, onnx_bytes
+from ..runtime.graph import (
+    CHARSET_KEY,
+    CONFIG_KEY,
+    INPUT_NAME,
+    OUTPUT_NAME,
+    WIDTHS_NAME,
+    onnx_bytes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +183,7 @@ class Verification:
                   for name, t, e in self.texts]
         lines.append(f"  time per line: PyTorch {self.ms_torch:.1f} ms, {self.format} "
                      f"{self.ms_export:.1f} ms ({len(self.texts)} lines, "
-                     + ("one per request)" if self.fixed_width else "one batch)"))
+                     + ("one per request)" if self.fixed_width else "batched with their widths)"))
         lines += [f"  FAILED: {f}" for f in self.failures]
         lines.append("verification " + ("passed" if self.ok else "FAILED"))
         return "\n".join(lines)
@@ -199,14 +207,18 @@ def verify_export(model: HandwritingRecognizer, charset: Charset, path: str | Pa
     return v
 
 
-def _expect_shapes(v: Verification, model: HandwritingRecognizer, names: tuple[str, str],
-                   shapes: tuple[list, list]) -> None:
-    """Names and shapes: exactly the reference contract, or dynamic batch and width."""
+def _expect_shapes(v: Verification, model: HandwritingRecognizer, names: tuple[str, ...],
+                   shapes: tuple[list, ...]) -> None:
+    """Names and shapes (inputs, then the output): exactly the reference contract, or dynamic
+    batch and width with the widths input."""
     cfg = model.config
-    v.input = f"{names[0]} {shapes[0]}"
-    v.output = f"{names[1]} {shapes[1]}"
-    if names != (INPUT_NAME, OUTPUT_NAME):
-        v.failures.append(f"names {names} are not {(INPUT_NAME, OUTPUT_NAME)}")
+    v.input = ", ".join(f"{n} {s}" for n, s in zip(names[:-1], shapes[:-1], strict=True))
+    v.output = f"{names[-1]} {shapes[-1]}"
+    want = (INPUT_NAME, OUTPUT_NAME) if v.fixed_width else (INPUT_NAME, WIDTHS_NAME, OUTPUT_NAME)
+    if names != want:
+        v.failures.append(f"names {names} are not {want}")
+        return
+    shapes = (shapes[0], shapes[-1])
     if v.fixed_width:
         want = ([1, 1, cfg.height, cfg.fixed_width],
                 [cfg.fixed_width // cfg.stride, 1, cfg.num_classes])
@@ -228,10 +240,10 @@ def _check_onnx(v: Verification, model: HandwritingRecognizer) -> None:
         v.failures.append(f"onnx.checker: {exc}")
     graph = onnx.load(str(v.path)).graph
     dims = lambda vi: [d.dim_value or d.dim_param for d in vi.type.tensor_type.shape.dim]  # noqa: E731
-    if len(graph.input) != 1 or len(graph.output) != 1:
-        v.failures.append(f"{len(graph.input)} inputs and {len(graph.output)} outputs, not 1 and 1")
-    _expect_shapes(v, model, (graph.input[0].name, graph.output[0].name),
-                   (dims(graph.input[0]), dims(graph.output[0])))
+    if len(graph.output) != 1:
+        v.failures.append(f"{len(graph.output)} outputs, not 1")
+    _expect_shapes(v, model, (*(i.name for i in graph.input), graph.output[0].name),
+                   (*(dims(i) for i in graph.input), dims(graph.output[0])))
     if any(n.op_type == "BatchNormalization" for n in graph.node):
         v.failures.append("BatchNormalization left in the graph (not folded)")
     v.parameters = onnx_parameter_count(v.path)
@@ -243,10 +255,11 @@ def _check_ir(v: Verification, model: HandwritingRecognizer) -> None:
 
     ir = ov.Core().read_model(str(v.path))
     dims = lambda p: [d.get_length() if d.is_static else "?" for d in p]  # noqa: E731
-    if len(ir.inputs) != 1 or len(ir.outputs) != 1:
-        v.failures.append(f"{len(ir.inputs)} inputs and {len(ir.outputs)} outputs, not 1 and 1")
-    _expect_shapes(v, model, (ir.input(0).get_any_name(), ir.output(0).get_any_name()),
-                   (dims(ir.input(0).get_partial_shape()), dims(ir.output(0).get_partial_shape())))
+    if len(ir.outputs) != 1:
+        v.failures.append(f"{len(ir.outputs)} outputs, not 1")
+    _expect_shapes(v, model, (*(i.get_any_name() for i in ir.inputs), ir.output(0).get_any_name()),
+                   (*(dims(i.get_partial_shape()) for i in ir.inputs),
+                    dims(ir.output(0).get_partial_shape())))
     v.parameters = ir_parameter_count(ir)
     merged = lstm_recurrent_biases(model)
     v.expected_parameters = (model.exported_parameters(), model.exported_parameters() - merged)
@@ -259,30 +272,44 @@ def _compare_outputs(v: Verification, model: HandwritingRecognizer, charset: Cha
                      images: list[Path], repeats: int) -> None:
     """Logits and greedy text of PyTorch and the export on the same prepared lines."""
     from ..decode.greedy import greedy_decode
-    from ..preprocess import pad_width, prepare_line, read_gray, stack_lines
+    from ..preprocess import CNN_CONTEXT, prepare_line, read_gray, stack_lines
     from ..runtime.backends import OnnxBackend, OpenVinoBackend, TorchBackend, cpu_count
 
     cfg = model.config
     width = cfg.fixed_width if v.fixed_width else None
     lines = [prepare_line(read_gray(p), cfg.height, width, str(p), cfg.reading) for p in images]
-    # Fixed width: one line per request as the reference; dynamic: one batch of all the lines
-    # (proves batch and width are free), each line edge-padded to the widest.
-    batches = ([stack_lines([ln.pixels]) for ln in lines] if v.fixed_width
-               else [stack_lines([ln.pixels for ln in lines])])
+    # Fixed width: one line per request as the reference. Dynamic: one batch of all the lines,
+    # each with its width (proves batch and width are free), or, on a runtime that reads lines
+    # of different widths apart only (OpenVINO's CPU plugin), one batch per width.
     threads = cpu_count()
     exported = (OnnxBackend(v.path, threads, 1) if v.format == "onnx"
                 else OpenVinoBackend(v.path, "CPU", threads, 1))
+    if v.fixed_width:
+        groups = [[i] for i in range(len(lines))]
+    elif exported.mixed_lengths:
+        groups = [list(range(len(lines)))]
+    else:
+        by_width: dict[int, list[int]] = {}
+        for i, ln in enumerate(lines):
+            by_width.setdefault(ln.pixels.shape[1], []).append(i)
+        groups = list(by_width.values())
+    widest = [max(lines[i].pixels.shape[1] for i in g) for g in groups]
+    batches = [(stack_lines([lines[i].pixels for i in g], None if v.fixed_width
+                            else w + CNN_CONTEXT),
+                None if v.fixed_width else np.array([lines[i].pixels.shape[1] for i in g]))
+               for g, w in zip(groups, widest, strict=True)]
     torch_backend = TorchBackend(model)
-    ref, v.ms_torch = timed(lambda: [torch_backend.run(b) for b in batches], repeats)
-    out, v.ms_export = timed(lambda: [exported.run(b) for b in batches], repeats)
+    ref, v.ms_torch = timed(lambda: [torch_backend.run(*b) for b in batches], repeats)
+    out, v.ms_export = timed(lambda: [exported.run(*b) for b in batches], repeats)
     v.ms_torch *= 1000 / len(lines)
     v.ms_export *= 1000 / len(lines)
     v.max_abs_diff = max(float(np.abs(r - o).max()) for r, o in zip(ref, out, strict=True))
     v.logit_scale = max(1.0, *(float(np.abs(r).max()) for r in ref))
+    place = {i: (k, col) for k, g in enumerate(groups) for col, i in enumerate(g)}
     for i, (path, line) in enumerate(zip(images, lines, strict=True)):
-        r, o = (ref[i], out[i]) if v.fixed_width else (ref[0], out[0])
-        col = 0 if v.fixed_width else i
-        frames = r.shape[0] if v.fixed_width else pad_width(line.width, None) // cfg.stride
+        k, col = place[i]
+        r, o = ref[k], out[k]
+        frames = r.shape[0] if v.fixed_width else line.pixels.shape[1] // cfg.stride
         pair = [x[:frames, col] for x in (r, o)]
         same = int((pair[0].argmax(1) == pair[1].argmax(1)).sum())
         v.frames_agreeing = (v.frames_agreeing[0] + same, v.frames_agreeing[1] + frames)

@@ -59,11 +59,12 @@ def calibration_lines(dataset: str | Path, split: str = "train",
 
 
 def calibration_inputs(samples: list[LineSample], height: int, fixed_width: int | None,
-                       reading: Reading = AS_IS) -> Iterator[np.ndarray]:
+                       reading: Reading = AS_IS) -> Iterator[np.ndarray | tuple]:
     """(1, 1, H, W) float32 raw pixels of each readable sample (the inference preprocessing,
-    read as ``reading``); an unreadable one is logged and skipped."""
+    read as ``reading``), with its width (1,) as the dynamic graph's second input unless
+    ``fixed_width``; an unreadable one is logged and skipped."""
     from ..data.pagexml import PageImages, line_image
-    from ..preprocess import prepare_line, stack_lines
+    from ..preprocess import CNN_CONTEXT, prepare_line, stack_lines
 
     pages = PageImages()
     for sample in samples:
@@ -73,7 +74,11 @@ def calibration_inputs(samples: list[LineSample], height: int, fixed_width: int 
         except ImageError as exc:
             log.warning("calibration line skipped: %s", exc)
             continue
-        yield stack_lines([line.pixels])
+        if fixed_width is not None:
+            yield stack_lines([line.pixels])
+        else:
+            width = line.pixels.shape[1]
+            yield stack_lines([line.pixels], width + CNN_CONTEXT), np.array([width])
 
 
 OVERFLOW_FIXES = ("enable", "first_layer_only", "disable")

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..data.pagexml import LINE_PAD, crop_line
 from ..errors import ImageError
-from ..preprocess import read_gray
+from ..preprocess import has_ink, read_gray
 from ..runtime.recognizer import CharResult, Recognizer
 from .segment import DetectedLine, find_lines
 
@@ -183,30 +183,38 @@ def read_pages(rec: Recognizer, pages: Sequence[tuple[str, Callable[[], np.ndarr
             page.error = str(exc)
         results.append(page)
         grays.append(gray)
-    read_lines(rec, results, grays)
+    read_lines(rec, results, grays, drop_blank=lines is None)
     share = (time.perf_counter() - start) / max(1, len(results))
     for page in results:
         page.seconds = share
     return results
 
 
-def read_lines(rec: Recognizer, pages: list[PageResult],
-               grays: list[np.ndarray | None]) -> None:
+def read_lines(rec: Recognizer, pages: list[PageResult], grays: list[np.ndarray | None],
+               drop_blank: bool = False) -> None:
     """Cut every line of ``pages`` from its page and read them all in one recognizer call;
-    fills each line's text, confidence, chars (page columns) or error in place."""
+    fills each line's text, confidence, chars (page columns) or error in place. With
+    ``drop_blank`` (detected lines) a line with no ink (``has_ink``) is dropped from its page;
+    a given line with no ink reads as empty text."""
     crops, names, slots = [], [], []
     for page, gray in zip(pages, grays, strict=True):
         if gray is None:
             continue
+        blank = set()
         for ln in page.lines:
             name = f"{page.name} line {ln.id}"
             try:
-                crops.append(crop_line(gray, ln.polygon, name=name))
+                crop = crop_line(gray, ln.polygon, name=name)
             except ImageError as exc:
                 ln.error = str(exc)
                 continue
+            if drop_blank and not has_ink(crop):  # paper found as a line: not a line at all
+                blank.add(id(ln))
+                continue
+            crops.append(crop)
             names.append(name)
             slots.append(ln)
+        page.lines = [ln for ln in page.lines if id(ln) not in blank]
     if not crops:
         return
     for ln, res in zip(slots, rec.read_arrays(crops, names), strict=True):

@@ -6,9 +6,15 @@ exporter writes files with it.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
+import re
+import sys
+import tempfile
 import warnings
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ..charset import Charset
@@ -18,6 +24,10 @@ if TYPE_CHECKING:
 
 INPUT_NAME = "actual_input"  # the official IR's names (SPEC.md)
 OUTPUT_NAME = "output"
+# The dynamic graph's second input: each line's own width in input columns, (B,) int64. Its
+# LSTMs read line b over widths[b] / stride frames (ONNX LSTM ``sequence_lens``), so a line's
+# text does not depend on the lines batched with it. The fixed-width graph has no such input.
+WIDTHS_NAME = "widths"
 OPSET = 17
 CHARSET_KEY = "inkreader.charset"  # ONNX metadata / OpenVINO rt_info: the charset as a JSON list
 CONFIG_KEY = "inkreader.config"
@@ -31,6 +41,9 @@ def onnx_bytes(model: HandwritingRecognizer, fixed_width: bool,
     per layer with packed weight initializers and folds BatchNorm into the convs, so the graph has
     exactly ``model.exported_parameters()`` parameters, like the reference IR. The torch.export
     exporter (torch 2.13) slices the LSTM weights at run time instead.
+
+    ``fixed_width`` is the reference contract: one input [1, 1, H, fixed width]. Otherwise batch
+    and width are dynamic and the graph takes the lines' widths (``WIDTHS_NAME``) as well.
     """
     import torch
 
@@ -38,15 +51,20 @@ def onnx_bytes(model: HandwritingRecognizer, fixed_width: bool,
     width = cfg.fixed_width if fixed_width else 32 * cfg.stride
     batch = 1 if fixed_width else 2
     dummy = torch.full((batch, 1, cfg.height, width), 255.0)
-    dynamic = None if fixed_width else {INPUT_NAME: {0: "batch", 3: "width"},
-                                        OUTPUT_NAME: {0: "frames", 1: "batch"}}
+    if fixed_width:
+        args, names, dynamic = (dummy,), [INPUT_NAME], None
+    else:  # unequal widths, so that the trace keeps the lengths as data
+        args = (dummy, torch.tensor([width, width - 8 * cfg.stride]))
+        names = [INPUT_NAME, WIDTHS_NAME]
+        dynamic = {INPUT_NAME: {0: "batch", 3: "width"}, WIDTHS_NAME: {0: "batch"},
+                   OUTPUT_NAME: {0: "frames", 1: "batch"}}
     buf = io.BytesIO()
     was_training = model.training
     model.eval()
     try:
-        with warnings.catch_warnings(), torch.no_grad():
+        with warnings.catch_warnings(), torch.no_grad(), _without_packing_notes():
             warnings.simplefilter("ignore")  # the exporter's deprecation and LSTM-batch notes
-            torch.onnx.export(model, (dummy,), buf, input_names=[INPUT_NAME],
+            torch.onnx.export(model, args, buf, input_names=names,
                               output_names=[OUTPUT_NAME], dynamic_axes=dynamic,
                               opset_version=OPSET, do_constant_folding=True, dynamo=False)
     finally:
@@ -58,6 +76,35 @@ def onnx_bytes(model: HandwritingRecognizer, fixed_width: bool,
     proto = onnx.load_from_string(buf.getvalue())
     _set_metadata(proto, charset, model)
     return proto.SerializeToString()
+
+
+@contextlib.contextmanager
+def _without_packing_notes() -> Iterator[None]:
+    """Hold back the exporter's C++ notes that it cannot infer the shapes of its packed-sequence
+    placeholders (written straight to file descriptor 2, past Python's warnings; the
+    placeholders are gone from the graph it writes). Anything else written meanwhile is
+    passed on afterwards."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable descriptor 2: nothing to hold back
+        yield
+        return
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            kept = [line for line in held.read().decode(errors="replace").splitlines(True)
+                    if not _PACKING_NOTE.search(line)]
+            if kept:
+                sys.stderr.write("".join(kept))
+
+
+_PACKING_NOTE = re.compile(r"shape inference of prim::(PackPadded|PadPacked) ")
 
 
 def _set_metadata(proto, charset: Charset, model: HandwritingRecognizer) -> None:

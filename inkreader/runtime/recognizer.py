@@ -38,10 +38,12 @@ from ..errors import BackendStalled, CharsetError, ImageError, InkreaderError, M
 from ..paths import resolve_model_path
 from ..preprocess import (
     AS_IS,
+    CNN_CONTEXT,
     FIXED_WIDTH,
     HEIGHT,
     Line,
     Reading,
+    has_ink,
     pad_width,
     prepare_line,
     read_gray,
@@ -264,8 +266,11 @@ class Recognizer:
         start = time.perf_counter()
         self.stats = ReadStats(lines=len(items))
         results: list[LineResult | None] = [None] * len(items)
+        # A backend that cannot read lines of different widths apart in one batch gets
+        # batches of one width (all widths are one under --fixed-width).
+        mixed = self.backend.mixed_lengths or self.fixed_width is not None
         batches = plan_batches([it.width for it in items], self.batch_size,
-                               self.batch_size * max(FIXED_WIDTH, self.fixed_width or 0))
+                               self.batch_size * max(FIXED_WIDTH, self.fixed_width or 0), mixed)
         # Widest first: OpenVINO grows its buffers when a request is larger than any before; in
         # ascending order every batch of a cold pass grew them (+40-60% on that batch,
         # measured), in descending order only the first does.
@@ -326,19 +331,35 @@ class Recognizer:
         out, good = [], []
         for it in items:
             try:
-                good.append((it, self._prepare(it)))
+                line = self._prepare(it)
             except ImageError as exc:
                 out.append((it.index, LineResult(it.name, error=str(exc))))
-        if not good:
-            return out
-        batch = stack_lines([ln.pixels for _, ln in good])  # (B, 1, H, W)
-        if self.backend.static_batch and len(good) < self.backend.static_batch:
-            # A model with a static batch > 1 needs full batches: repeat the last line.
-            fill = np.repeat(batch[-1:], self.backend.static_batch - len(good), axis=0)
-            batch = np.concatenate([batch, fill])
+                continue
+            if has_ink(line.pixels[:, :line.width], self.height):
+                good.append((it, line))
+            else:  # no ink, no text: the network would read invented words into paper
+                out.append((it.index, LineResult(it.name, "", 0.0, size=line.source_size)))
+        for group in self._groups(good):
+            out.extend(self._read_group(group, start))
+        return out
+
+    def _groups(self, good: list[tuple[_Item, Line]]) -> list[list[tuple[_Item, Line]]]:
+        """``good`` as one request, or, for a backend that reads lines of different widths
+        alike only apart (not ``mixed_lengths``), one request per width: the batch plan groups
+        by the width estimated from the file's header, which a band cut or a deslant changes."""
+        if not good or self.backend.mixed_lengths or self.fixed_width is not None:
+            return [good] if good else []
+        by_width: dict[int, list[tuple[_Item, Line]]] = {}
+        for pair in good:
+            by_width.setdefault(pair[1].pixels.shape[1], []).append(pair)
+        return list(by_width.values())
+
+    def _read_group(self, good: list[tuple[_Item, Line]],
+                    start: float) -> list[tuple[int, LineResult]]:
+        batch, widths = self._stack([ln for _, ln in good])
         with self._gate:
             t0 = time.perf_counter()
-            logits = self._infer(batch)  # (T, B, C)
+            logits = self._infer(batch, widths)  # (T, B, C)
             seconds = time.perf_counter() - t0
         with self._lock:
             self.stats.requests += 1
@@ -349,7 +370,10 @@ class Recognizer:
         if logits.shape[2] != self.charset.num_classes:
             raise CharsetError(f"{self.backend.source} outputs {logits.shape[2]} classes but "
                                f"the charset has {len(self.charset)} symbols + blank")
-        stride = batch.shape[3] / logits.shape[0]  # input columns per frame (8 here)
+        # input columns per frame (8 here); a model given the widths has the widest's frames
+        columns = batch.shape[3] if widths is None else int(widths.max())
+        stride = columns / logits.shape[0]
+        out = []
         for col, (it, line) in enumerate(good):
             frames = logits.shape[0]
             if self.fixed_width is None:  # only the line's own frames, not the batch padding
@@ -360,12 +384,30 @@ class Recognizer:
             self.stats.batches.append((len(good), batch.shape[3], time.perf_counter() - start))
         return out
 
-    def _infer(self, batch: np.ndarray) -> np.ndarray:
+    def _stack(self, lines: list[Line]) -> tuple[np.ndarray, np.ndarray | None]:
+        """The network input of prepared lines: (B, 1, H, W) pixels and, for a model that takes
+        them, the lines' own widths. Each line is edge-padded to the widest; with the widths,
+        ``CNN_CONTEXT`` more, so that a line's last frames see its own paper (as read alone)."""
+        widths = None
+        if self.backend.takes_widths and self.fixed_width is None:
+            widths = np.array([ln.pixels.shape[1] for ln in lines], dtype=np.int64)
+        extra = CNN_CONTEXT if widths is not None else 0
+        batch = stack_lines([ln.pixels for ln in lines],
+                            max(ln.pixels.shape[1] for ln in lines) + extra)
+        fill = (self.backend.static_batch or 0) - len(lines)
+        if fill > 0:  # a model with a static batch > 1 needs full batches: repeat the last line
+            batch = np.concatenate([batch, np.repeat(batch[-1:], fill, axis=0)])
+            if widths is not None:
+                widths = np.concatenate([widths, np.repeat(widths[-1:], fill)])
+        return batch, widths
+
+    def _infer(self, batch: np.ndarray, widths: np.ndarray | None) -> np.ndarray:
         """(B, 1, H, W) -> (T, B, C) logits; with ``tta`` the mean log-posteriors of the
         shifted copies (``TTA_SHIFTS``)."""
         if not self.tta:
-            return self.backend.run(batch)
-        runs = [log_softmax(self.backend.run(shift_rows(batch, dy))) for dy in TTA_SHIFTS]
+            return self.backend.run(batch, widths)
+        runs = [log_softmax(self.backend.run(shift_rows(batch, dy), widths))
+                for dy in TTA_SHIFTS]
         return np.mean(runs, axis=0)
 
     def _prepare(self, item: _Item) -> Line:
@@ -443,17 +485,19 @@ def _checkpoint_engine(path: Path, backend: str, device: str, threads: int, aske
     return engine, charset, asdict(net.config)
 
 
-def plan_batches(widths: Sequence[int], batch_size: int, max_columns: int) -> list[list[int]]:
+def plan_batches(widths: Sequence[int], batch_size: int, max_columns: int,
+                 mixed: bool = True) -> list[list[int]]:
     """Indices sorted by width and cut into batches of at most ``batch_size`` lines and
     ``max_columns`` padded columns; a batch also ends where the next line is over 1.5x the
-    batch's narrowest, which keeps edge padding under a third of a batch."""
+    batch's narrowest, which keeps edge padding under a third of a batch, and, unless
+    ``mixed``, where the next line's padded width differs from the batch's."""
     batches: list[list[int]] = []
     current: list[int] = []
     for i in sorted(range(len(widths)), key=lambda j: widths[j]):
         w = pad_width(widths[i], None)
         first = pad_width(widths[current[0]], None) if current else w
         if current and (len(current) == batch_size or (len(current) + 1) * w > max_columns
-                        or w > 1.5 * first):
+                        or w > 1.5 * first or (w != first and not mixed)):
             batches.append(current)
             current = []
         current.append(i)

@@ -228,7 +228,8 @@ class Service:
         start = time.perf_counter()
         page = PageResult(name, size=(int(gray.shape[0]), int(gray.shape[1])), layout=layout)
         page.lines = copy.deepcopy(layout.lines) if layout is not None else detect_lines(gray)
-        read_lines(self.rec, [page], [gray])
+        # detected "lines" without ink are dropped; a given layout's lines are all kept
+        read_lines(self.rec, [page], [gray], drop_blank=layout is None)
         page.seconds = time.perf_counter() - start
         return page
 

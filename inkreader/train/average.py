@@ -90,7 +90,7 @@ def recompute_batchnorm(model: HandwritingRecognizer, lines: LoadedSource,
         idx = order[start:start + batch_size]
         batch = collate([lines.images[i] for i in idx], [lines.labels[i] for i in idx],
                         [lines.ids[i] for i in idx])
-        model(batch["x"])
+        model(batch["x"], batch["widths"])
     for m in bns:
         m.momentum = saved[m]
         m.eval()

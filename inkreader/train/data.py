@@ -30,7 +30,7 @@ from ..data.datasets import ctc_feasible, holdout, load_dataset
 from ..data.pagexml import PageImages, line_image
 from ..data.sample import LineSample
 from ..errors import DatasetError, InkreaderError
-from ..preprocess import AS_IS, STRIDE, Reading, pad_width, stack_lines, upright
+from ..preprocess import AS_IS, CNN_CONTEXT, STRIDE, Reading, pad_width, stack_lines, upright
 from ..runtime.backends import cpu_count
 from .augment import DEFAULT, AugmentConfig, augment_line
 from .config import DataSource
@@ -411,9 +411,10 @@ def collate(images: list[np.ndarray], labels: list[list[int]], ids: list[str],
     """Lines -> {x (B,1,H,W) float32, widths, targets (sum L,), target_lengths, ids}.
 
     Each line is edge-padded by at least ``margin`` columns (the Recognizer's tail margin) and
-    its width, hence its CTC input length, counts them."""
+    its width, hence its CTC input length and the frames its LSTMs read, counts them; the
+    batch is ``CNN_CONTEXT`` wider than its widest line, as the Recognizer reads."""
     widths = torch.tensor([pad_width(im.shape[1], None, margin) for im in images])
-    x = torch.from_numpy(stack_lines(images, int(widths.max())))
+    x = torch.from_numpy(stack_lines(images, int(widths.max()) + CNN_CONTEXT))
     return {"x": x, "widths": widths,
             "targets": torch.tensor([c for lab in labels for c in lab], dtype=torch.long),
             "target_lengths": torch.tensor([len(lab) for lab in labels]), "ids": ids}

@@ -80,7 +80,7 @@ def validate(model: HandwritingRecognizer, val: LoadedSource, charset: Charset,
         idx = order[start:start + batch_size]
         batch = collate([val.images[i] for i in idx], [val.labels[i] for i in idx],
                         [val.ids[i] for i in idx], margin)
-        logits = model(batch["x"]).numpy()  # (T, B, C)
+        logits = model(batch["x"], batch["widths"]).numpy()  # (T, B, C)
         frames = model.output_lengths(batch["widths"]).tolist()
         for j, i in enumerate(idx):
             text, _, _ = greedy_decode(logits[: frames[j], j], charset)
@@ -243,7 +243,8 @@ def _train_step(run: Run, model: torch.nn.Module, batch: dict, ctc: torch.nn.CTC
     for g in run.opt.param_groups:
         g["lr"] = cfg.lr * lr_factor(run.step, total_steps, cfg.warmup_steps, cfg.min_lr_ratio)
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
-        logits = model(batch["x"].contiguous(memory_format=torch.channels_last))
+        logits = model(batch["x"].contiguous(memory_format=torch.channels_last),
+                       batch["widths"])  # each line's LSTMs read its own frames, as reading
     log_probs = logits.float().log_softmax(-1)
     in_lengths = run.model.output_lengths(batch["widths"])
     loss = ctc(log_probs, batch["targets"], in_lengths, batch["target_lengths"])

@@ -177,6 +177,10 @@ def test_bad_input_is_a_clear_error_or_an_error_record(tmp_path, capsys):
 
     assert main(["batch", str(tmp_path / "nothing"), *base]) == 2
     assert "nothing: no such file or folder" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["batch", str(tmp_path / "empty"), *base]) == 1  # as `read` of an empty folder
+    assert f"no image files in {tmp_path / 'empty'}" in capsys.readouterr().err
+    assert not store.exists()
     a_file = tmp_path / "a.jsonl"
     a_file.write_text("{}\n")
     assert main(["batch", str(src), "--out", str(a_file)]) == 2
@@ -232,3 +236,21 @@ def test_layouts_are_read_and_written_back_as_pagexml_or_alto(tmp_path, capsys):
     assert validate(data, "alto") == []
     words = [s.get("CONTENT") for s in etree.fromstring(data).iter("{*}String")]
     assert " ".join(words).split() == " ".join(ln["text"] for ln in rec["lines"]).split()
+
+
+def test_an_unreachable_cluster_fails_before_the_store_is_made(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("distributed")
+    from inkreader.batch import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 1)
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    store = tmp_path / "out.store"
+    assert main(["batch", str(LINES[0]), "--out", str(store), "--greedy", "--no-progress",
+                 "--cluster", f"tcp://127.0.0.1:{port}"]) == 2
+    assert f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in \
+        capsys.readouterr().err
+    assert not store.exists()

@@ -29,7 +29,7 @@ class Probe(Backend):
         self.inside = self.most_inside = 0
         self._events_lock = threading.Lock()
 
-    def run(self, batch: np.ndarray) -> np.ndarray:
+    def run(self, batch: np.ndarray, widths: np.ndarray | None = None) -> np.ndarray:
         def call() -> np.ndarray:
             me = threading.get_ident()
             with self._events_lock:

@@ -14,7 +14,14 @@ from inkreader.decode.options import GREEDY
 from inkreader.errors import CharsetError, ModelError
 from inkreader.export.convert import export_onnx, export_openvino
 from inkreader.model import ModelConfig, load_checkpoint, save_checkpoint
-from inkreader.preprocess import Line, pad_width, prepare_line, shift_rows, stack_lines
+from inkreader.preprocess import (
+    CNN_CONTEXT,
+    Line,
+    pad_width,
+    prepare_line,
+    shift_rows,
+    stack_lines,
+)
 from inkreader.runtime.recognizer import (
     MAX_LINE_WIDTH,
     TTA_SHIFTS,
@@ -241,6 +248,8 @@ def test_static_batch_of_two_is_filled(tmp_path):
     rec = Recognizer.load(path)
     assert (rec.batch_size, rec.fixed_width) == (2, 400)
     lines = [np.full((96, w), 200, np.uint8) for w in (100, 150, 300)]
+    for line in lines:
+        line[40:50, 10:-10] = 0  # ink: a line without any is not read
     assert all(r.ok for r in rec.read_arrays(lines)) and rec.stats.requests == 2
 
 
@@ -274,8 +283,9 @@ def test_tta_decodes_the_mean_log_posteriors_of_the_shifted_lines(checkpoint):
     (r,) = rec.read_arrays(lines[:1])
     assert r.ok and rec.stats.requests == 1
     line = prepare_line(lines[0], reading=rec.reading)
-    batch = stack_lines([line.pixels])
-    want = np.mean([log_softmax(rec.backend.run(shift_rows(batch, dy))) for dy in TTA_SHIFTS],
-                   axis=0)[: len(seen[1]), 0]
+    width = line.pixels.shape[1]
+    batch, widths = stack_lines([line.pixels], width + CNN_CONTEXT), np.array([width])
+    want = np.mean([log_softmax(rec.backend.run(shift_rows(batch, dy), widths))
+                    for dy in TTA_SHIFTS], axis=0)[: len(seen[1]), 0]
     np.testing.assert_allclose(seen[1], want, atol=1e-5)
     assert not np.allclose(seen[0], seen[1])  # the shifted copies changed what was decoded

@@ -30,7 +30,7 @@ class Stalling(Backend):
         super().__init__("<stalling model>", [0, 1, 96, 0], Charset.gnhk().num_classes, 1)
         self.seconds, self.release = seconds, threading.Event()
 
-    def run(self, batch: np.ndarray) -> np.ndarray:
+    def run(self, batch: np.ndarray, widths: np.ndarray | None = None) -> np.ndarray:
         if self.seconds is None:
             self.release.wait()
         else:
@@ -39,7 +39,10 @@ class Stalling(Backend):
 
 
 def _lines(n: int) -> list[np.ndarray]:
-    return [np.full((40, 160 + 8 * i), 255, np.uint8) for i in range(n)]
+    lines = [np.full((40, 160 + 8 * i), 255, np.uint8) for i in range(n)]
+    for line in lines:
+        line[15:25, 10:-10] = 0  # ink: a line without any is not read (no ink, no text)
+    return lines
 
 
 def _recognizer(backend: Backend, stall: float) -> Recognizer:
@@ -84,7 +87,7 @@ STUCK_READ = """
 import sys, threading
 from inkreader.runtime import backends
 never = threading.Event()
-backends.OpenVinoBackend.run = lambda self, batch: never.wait()  # stuck for ever
+backends.OpenVinoBackend.run = lambda self, batch, widths=None: never.wait()  # stuck for ever
 from inkreader.cli import main
 sys.exit(main(["read", sys.argv[1]]))
 """

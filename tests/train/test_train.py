@@ -25,7 +25,14 @@ from inkreader.cli import main
 from inkreader.data.datasets import ctc_feasible, holdout, load_dataset
 from inkreader.errors import DatasetError, InkreaderError
 from inkreader.model import HandwritingRecognizer, ModelConfig, load_checkpoint, save_checkpoint
-from inkreader.preprocess import TAIL_MARGIN, Reading, prepare_line, read_gray, stack_lines
+from inkreader.preprocess import (
+    CNN_CONTEXT,
+    TAIL_MARGIN,
+    Reading,
+    prepare_line,
+    read_gray,
+    stack_lines,
+)
 from inkreader.train.augment import AugmentConfig
 from inkreader.train.config import (
     ConfigError,
@@ -317,10 +324,10 @@ def test_resume_refuses_a_different_experiment(tmp_path, tiny_tsvs):
 def test_tail_margin_pads_every_line_and_counts_in_its_ctc_length():
     narrow, wide = np.full((96, 40), 200, np.uint8), np.full((96, 400), 210, np.uint8)
     plain = collate([narrow, wide], [[1], [2]], ["n", "w"])
-    assert plain["widths"].tolist() == [40, 400] and plain["x"].shape[-1] == 400
+    assert plain["widths"].tolist() == [40, 400] and plain["x"].shape[-1] == 400 + CNN_CONTEXT
     padded = collate([narrow, wide], [[1], [2]], ["n", "w"], margin=TAIL_MARGIN)
     assert padded["widths"].tolist() == [40 + TAIL_MARGIN, 400 + TAIL_MARGIN]
-    assert padded["x"].shape[-1] == 400 + TAIL_MARGIN
+    assert padded["x"].shape[-1] == 400 + TAIL_MARGIN + CNN_CONTEXT
     assert (padded["x"][1, 0, :, 400:] == 210).all()  # the wide line's own edge value
     with pytest.raises(ConfigError, match="tail_margin"):
         TrainConfig(train=(DataSource("a"),), val=DataSource("b"), tail_margin=-8)

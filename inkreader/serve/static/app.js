@@ -57,7 +57,9 @@ async function readFile(file) {
     return;
   }
   if (!response.ok) {
-    status(`${file.name}: ${body.detail || body.error || response.statusText}`, true);
+    // the server's messages name the file already: name it once
+    const detail = String(body.detail || body.error || response.statusText);
+    status(detail.startsWith(`${file.name}:`) ? detail : `${file.name}: ${detail}`, true);
     return;
   }
   const [h, w] = body.size || [height, width];
