@@ -129,9 +129,7 @@ def _page_lines(root: etree._Element, xml: Path) -> tuple[str | None, list[PageL
             if polygon is None:
                 raise LayoutError(f"{xml}: line {lid!r} has no outline (Coords with 3 points "
                                   "or more)")
-            base = pagexml._children(line, "Baseline")
-            baseline = (list(pagexml._points(base[0].get("points", ""), f"{xml} line {lid}"))
-                        if base and base[0].get("points") else [])
+            baseline = list(pagexml._page_baseline(line, f"{xml} line {lid}") or [])
             out.append(PageLine(lid, list(polygon), baseline, block=block))
     return page.get("imageFilename"), out
 
