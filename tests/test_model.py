@@ -204,3 +204,21 @@ def test_cnn_context_covers_the_reach_of_the_convolutions():
         inside = x.clone()
         inside[..., 320 + reach - 1] = 0
         assert (net.cnn(inside)[..., :frames] - base).abs().max() > 1
+
+
+def test_a_batch_of_one_length_reads_unpacked_exactly_as_packed(monkeypatch):
+    # Equal widths take the plain LSTMs (training's equal-width batches) and give what packing
+    # gives: lines 0 and 1 fill the batch in both readings below.
+    import inkreader.model as model_module
+    packs = []
+    pack = model_module.pack_padded_sequence
+    monkeypatch.setattr(model_module, "pack_padded_sequence",
+                        lambda *a, **k: packs.append(1) or pack(*a, **k))
+    net = busy_model()
+    x = torch.rand(3, 1, 96, 240 + CNN_CONTEXT) * 255
+    with torch.no_grad():
+        fast = net(x, torch.tensor([240, 240, 240]))
+        assert packs == [] and fast.shape[0] == 240 // 8
+        slow = net(x, torch.tensor([240, 240, 232]))
+        assert packs == [1]
+    torch.testing.assert_close(fast[:, :2], slow[:, :2], atol=1e-4, rtol=1e-4)

@@ -381,9 +381,10 @@ class BatchDataset(torch.utils.data.Dataset):
 
     def __init__(self, sources: list[LoadedSource], plan: list[np.ndarray], seed: int,
                  epoch: int, start: int = 0, margin: int = 0,
-                 augment: AugmentConfig = DEFAULT):
+                 augment: AugmentConfig = DEFAULT, equal_widths: bool = False):
         self.sources, self.plan, self.seed = sources, plan, seed
         self.epoch, self.start, self.margin, self.augment = epoch, start, margin, augment
+        self.equal_widths = equal_widths
 
     def __len__(self) -> int:
         return len(self.plan) - self.start
@@ -403,17 +404,21 @@ class BatchDataset(torch.utils.data.Dataset):
             images.append(img)
             labels.append(src.labels[idx])
             ids.append(src.ids[idx])
-        return collate(images, labels, ids, self.margin)
+        return collate(images, labels, ids, self.margin, self.equal_widths)
 
 
 def collate(images: list[np.ndarray], labels: list[list[int]], ids: list[str],
-            margin: int = 0) -> dict:
+            margin: int = 0, equal_widths: bool = False) -> dict:
     """Lines -> {x (B,1,H,W) float32, widths, targets (sum L,), target_lengths, ids}.
 
     Each line is edge-padded by at least ``margin`` columns (the Recognizer's tail margin) and
     its width, hence its CTC input length and the frames its LSTMs read, counts them; the
-    batch is ``CNN_CONTEXT`` wider than its widest line, as the Recognizer reads."""
+    batch is ``CNN_CONTEXT`` wider than its widest line, as the Recognizer reads. With
+    ``equal_widths`` every line's width is the widest's (its edge padding counts as its own
+    paper), so the model reads the batch unpacked."""
     widths = torch.tensor([pad_width(im.shape[1], None, margin) for im in images])
+    if equal_widths:
+        widths = torch.full_like(widths, int(widths.max()))
     x = torch.from_numpy(stack_lines(images, int(widths.max()) + CNN_CONTEXT))
     return {"x": x, "widths": widths,
             "targets": torch.tensor([c for lab in labels for c in lab], dtype=torch.long),

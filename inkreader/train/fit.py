@@ -224,7 +224,7 @@ def _epoch_bar(cfg: TrainConfig, run: Run, sources: list[LoadedSource], plan: li
     bar (rank 0 only)."""
     loader = torch.utils.data.DataLoader(
         BatchDataset(sources, plan, cfg.seed, run.epoch, run.batch, cfg.tail_margin,
-                     cfg.augment),
+                     cfg.augment, equal_widths=cfg.batch_widths == "equal"),
         batch_size=None,
         shuffle=False, num_workers=cfg.workers, persistent_workers=False,
         prefetch_factor=4 if cfg.workers else None,

@@ -335,6 +335,15 @@ def test_tail_margin_pads_every_line_and_counts_in_its_ctc_length():
         TrainConfig(train=(DataSource("a"),), val=DataSource("b"), tail_margin=-8)
 
 
+def test_equal_width_batches_count_each_lines_padding_as_its_own():
+    narrow, wide = np.full((96, 40), 200, np.uint8), np.full((96, 400), 210, np.uint8)
+    equal = collate([narrow, wide], [[1], [2]], ["n", "w"], equal_widths=True)
+    assert equal["widths"].tolist() == [400, 400] and equal["x"].shape[-1] == 400 + CNN_CONTEXT
+    assert (equal["x"][0, 0, :, 40:] == 200).all()  # the narrow line's own edge value
+    with pytest.raises(ConfigError, match="batch_widths"):
+        TrainConfig(train=(DataSource("a"),), val=DataSource("b"), batch_widths="same")
+
+
 def test_x_scale_stretches_the_training_lines(tmp_path, tiny_tsvs):
     train_tsv, val_tsv = tiny_tsvs
     plain = load_source(DataSource(str(val_tsv)), Charset.gnhk(), 96, 1600, False)
