@@ -34,7 +34,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from inkreader.batch.engines import LocalEngine
-from inkreader.batch.run import Image, ReadSpec, read_task, run_batch
+from inkreader.batch.run import BatchSpec, ImageFile, read_task, run_batch
 from inkreader.runtime.backends import cpu_count
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "hooker"
@@ -58,7 +58,7 @@ class RayEngine:
     def __init__(self, workers: int):
         self.workers = workers
 
-    def run(self, spec: ReadSpec, tasks: list[list[Image]]):
+    def run(self, spec: BatchSpec, tasks: list[list[ImageFile]]):
         import ray.data
 
         items = [{"task": json.dumps([asdict(im) for im in t])} for t in tasks]
@@ -72,13 +72,14 @@ class RayEngine:
 
 
 class RayReader:
-    def __init__(self, spec: ReadSpec):
+    def __init__(self, spec: BatchSpec):
         self.reader = spec.load(threads=1)
 
     def __call__(self, batch: dict) -> dict:
         out = []
         for task in batch["task"]:
-            out.append(json.dumps(read_task(self.reader, [Image(**d) for d in json.loads(task)])))
+            images = [ImageFile(**d) for d in json.loads(task)]
+            out.append(json.dumps(read_task(self.reader, images)))
         return {"records": out}
 
 
@@ -122,7 +123,7 @@ def measure(engine_name: str, files: list[Path], task_size: int) -> dict:
     store = Path(tempfile.mkdtemp(prefix="bench-batch-")) / "store"
     try:
         t1 = time.perf_counter()
-        summary = run_batch(files, store, ReadSpec(), engine, task_size=task_size,
+        summary = run_batch(files, store, BatchSpec(), engine, task_size=task_size,
                             on_commit=lambda recs, s: recs and commits.append(
                                 (time.perf_counter(), len(recs))))
         run_s = time.perf_counter() - t1

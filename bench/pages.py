@@ -38,8 +38,9 @@ import numpy as np
 from inkreader.cli.decoding import add_decoding_arguments, decoding_options
 from inkreader.data.pagexml import read_page_xml
 from inkreader.metrics import ErrorRates
-from inkreader.pages.reader import PageLine, PageResult, detect_lines, read_pages
+from inkreader.pages.reader import detect_lines, read_pages
 from inkreader.preprocess import read_gray
+from inkreader.results import PageLine, PageResult
 
 PAGES = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "hooker" / "test_pages"
 IOU = 0.5

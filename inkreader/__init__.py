@@ -18,8 +18,8 @@ __version__ = "0.1.0"
 # The Python API (inkreader.api), imported when first used so that `import inkreader` stays
 # light (the CLI imports only what a command needs).
 _API = {"load": ".api", "Reader": ".api", "DecodingOptions": ".decode.options",
-        "GREEDY": ".decode.options", "LineResult": ".runtime.recognizer",
-        "CharResult": ".runtime.recognizer", "PageResult": ".pages.reader"}
+        "GREEDY": ".decode.options", "LineResult": ".results", "CharResult": ".results",
+        "PageResult": ".results", "ReaderSpec": ".runtime.spec", "render": ".api"}
 
 
 def __getattr__(name: str):
@@ -30,4 +30,4 @@ def __getattr__(name: str):
 
 
 __all__ = ["CharResult", "DecodingOptions", "GREEDY", "InkreaderError", "LineResult",
-           "PageResult", "Reader", "__version__", "load"]
+           "PageResult", "Reader", "ReaderSpec", "__version__", "load", "render"]

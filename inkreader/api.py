@@ -6,11 +6,13 @@
     lines = reader.read(["a.jpg", "b.jpg"])      # a batch: results in input order
     page = reader.read_page("page.jpg")          # PageResult: lines with polygons and texts
     page = reader.read_page("page.xml")          # the lines a PAGE-XML / ALTO file defines
-    page.render("alto")                          # bytes: ALTO 4 (or "pagexml", "json", "text")
+    inkreader.render(page, "alto")               # bytes: ALTO 4 (or "pagexml", "json", "text")
 
 An image is a path or an (H, W) uint8 grayscale array (a colour (H, W, 3) array is taken as
 BGR, as OpenCV reads it). ``inkreader.load(decoding=inkreader.GREEDY)`` gives the reference's
-greedy decoding; any ``DecodingOptions`` value chooses another.
+greedy decoding; any ``DecodingOptions`` value chooses another. ``ReaderSpec`` is the same
+choice as one frozen value (``inkreader.ReaderSpec``: what the CLI, the service and ``batch``
+read with).
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ import numpy as np
 
 from .decode.options import DecodingOptions
 from .errors import ImageError
-from .pages.layout import is_layout, read_layout_files
-from .pages.reader import PageResult, read_page_arrays, read_page_files
-from .runtime.recognizer import LineResult, Recognizer
+from .pages.layout import is_layout, read_layout_files, render_page
+from .pages.reader import read_page_arrays, read_page_files
+from .results import LineResult, PageResult
+from .runtime.recognizer import Recognizer
+from .runtime.spec import ReaderSpec
 
 Image = str | Path | np.ndarray
 
@@ -49,7 +53,7 @@ class Reader:
     def read_page(self, pages: Image | Sequence[Image]) -> PageResult | list[PageResult]:
         """Find and read the lines of one page image (a PageResult) or of several (a list).
         A PAGE-XML or ALTO file (``.xml``) instead of an image gives its lines, read on its
-        image in its reading order; ``page.render("pagexml")`` (``"alto"`` for ALTO) is then
+        image in its reading order; ``render(page, "pagexml")`` (``"alto"`` for ALTO) is then
         that file with the texts and confidences filled in."""
         if _single(pages):
             return self._read_pages([pages])[0]
@@ -83,8 +87,16 @@ def load(model: str | Path | None = None, *, decoding: DecodingOptions | None = 
     """A Reader of ``model`` (a .pt checkpoint, an .onnx or an OpenVINO .xml; None: the shipped
     default model) with ``decoding`` (None: the default, beam search with the shipped language
     model and word list). ``backend``: "auto", "openvino", "onnx" or "torch"; ``threads``:
-    the cores it may use (default: all)."""
-    return Reader(Recognizer.load(model, backend=backend, threads=threads, decoding=decoding))
+    the cores it may use (default: all). ``ReaderSpec`` has every option."""
+    spec = ReaderSpec(None if model is None else str(model), backend, threads, decoding)
+    return Reader(spec.recognizer())
+
+
+def render(page: PageResult, fmt: str) -> bytes:
+    """``page`` as ``fmt`` bytes: "text", "json", "pagexml" (PAGE-XML 2019) or "alto" (ALTO
+    4.4); a page read on a given layout, in the layout's own format, is that file with the
+    texts and confidences filled in."""
+    return render_page(page, fmt)
 
 
 def _single(x) -> bool:
@@ -116,4 +128,4 @@ def _array(image: Image, n: int = 0) -> np.ndarray:
     return image
 
 
-__all__ = ["Reader", "load"]
+__all__ = ["Reader", "ReaderSpec", "load", "render"]

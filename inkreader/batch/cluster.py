@@ -15,7 +15,7 @@ from distributed import Client, WorkerPlugin, as_completed, get_worker
 
 from ..errors import InkreaderError
 from .engines import Outcome
-from .run import Image, Reader, ReadSpec, read_task
+from .run import BatchSpec, ImageFile, Worker, read_task
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class DaskEngine:
             raise InkreaderError(f"cannot reach the Dask scheduler at {self.address}: "
                                  f"{exc}") from None
 
-    def run(self, spec: ReadSpec, tasks: list[list[Image]]) -> Iterator[Outcome]:
+    def run(self, spec: BatchSpec, tasks: list[list[ImageFile]]) -> Iterator[Outcome]:
         self.connect()
         client, self._client = self._client, None
         with client:
@@ -57,7 +57,7 @@ class DaskEngine:
                 client.cancel(list(pending))
 
 
-def _register_reader(client, spec: ReadSpec) -> None:
+def _register_reader(client, spec: BatchSpec) -> None:
     """Load the model on every worker now (and on every worker that joins later); a worker
     that cannot load it is an error naming the worker."""
     if not client.scheduler_info().get("workers"):
@@ -88,9 +88,9 @@ def _as_completed_dask(pending: dict) -> Iterator[Outcome]:
 class ReaderPlugin(WorkerPlugin):
     """A Dask worker plugin: the reader of this worker, loaded once when it starts."""
 
-    def __init__(self, spec: ReadSpec):
+    def __init__(self, spec: BatchSpec):
         self.spec = spec
-        self.reader: Reader | None = None
+        self.reader: Worker | None = None
 
     def setup(self, worker) -> None:
         self.reader = self.spec.load(threads=worker.state.nthreads)
@@ -99,6 +99,6 @@ class ReaderPlugin(WorkerPlugin):
         self.reader = None
 
 
-def _read_on_worker(task: list[Image]) -> list[dict]:
+def _read_on_worker(task: list[ImageFile]) -> list[dict]:
     plugin = get_worker().plugins[PLUGIN]
     return read_task(plugin.reader, task)

@@ -19,11 +19,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 
 from ..errors import InkreaderError
 from ..runtime.backends import cpu_count
-from .run import Image, Reader, ReadSpec, read_task
+from .run import BatchSpec, ImageFile, Worker, read_task
 
 log = logging.getLogger(__name__)
 
-Outcome = tuple[list[Image], list[dict] | BaseException]
+Outcome = tuple[list[ImageFile], list[dict] | BaseException]
 
 
 class LocalEngine:
@@ -37,7 +37,7 @@ class LocalEngine:
         if self.workers < 1:
             raise InkreaderError(f"--workers must be at least 1, got {self.workers}")
 
-    def run(self, spec: ReadSpec, tasks: list[list[Image]]) -> Iterator[Outcome]:
+    def run(self, spec: BatchSpec, tasks: list[list[ImageFile]]) -> Iterator[Outcome]:
         if self.workers == 1:
             reader = spec.load()
             for task in tasks:
@@ -69,10 +69,10 @@ def _stop(pool: ProcessPoolExecutor) -> None:
         proc.join(timeout=1.0)
 
 
-_reader: Reader | None = None  # a local worker process's reader
+_reader: Worker | None = None  # a local worker process's reader
 
 
-def _init_local(spec: ReadSpec, threads: int, parent: int) -> None:
+def _init_local(spec: BatchSpec, threads: int, parent: int) -> None:
     global _reader
     die_with_parent(parent)
     # Ctrl-C reaches the whole process group: the driver stops the workers itself
@@ -97,12 +97,12 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _read_local(task: list[Image]) -> list[dict]:
+def _read_local(task: list[ImageFile]) -> list[dict]:
     assert _reader is not None, "the worker's initializer did not run"
     return read_task(_reader, task)
 
 
-def _as_finished(pending: dict[Future, list[Image]]) -> Iterator[Outcome]:
+def _as_finished(pending: dict[Future, list[ImageFile]]) -> Iterator[Outcome]:
     """(task, records or exception) of each future as it finishes."""
     left = set(pending)
     while left:

@@ -1,6 +1,6 @@
 """Reading a whole archive into a result store, resumably, on one machine or a cluster.
 
-    spec = ReadSpec()                                   # the packaged model, guessed kinds
+    spec = BatchSpec()                                  # the packaged model, guessed kinds
     summary = run_batch(["letters/"], "letters.store", spec, LocalEngine())
 
 The driver (this module) lists the images, leaves out those the store already holds as they
@@ -21,13 +21,15 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 from ..decode.options import DecodingOptions
 from ..errors import InkreaderError
+from ..results import PageResult
 from ..runtime.recognizer import IMAGE_SUFFIXES, Recognizer
+from ..runtime.spec import ReaderSpec
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,7 @@ PAGE_CHUNK = 8  # pages segmented and read per recognizer call, as `inkreader re
 # --- what is read and how ---------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Image:
+class ImageFile:
     """One image to read: its absolute path and the file as the driver saw it."""
 
     path: str
@@ -53,45 +55,47 @@ class Image:
 
 
 @dataclass(frozen=True)
-class ReadSpec:
+class BatchSpec:
     """How every image is read; the same on every worker (it travels to them pickled).
-    ``decoding``: how lines are decoded (``DecodingOptions``, the library's default unless
-    the command line asks for other)."""
+    ``reader``: the model and decoding (``ReaderSpec``; its ``decoding`` is given, the
+    library's default unless the command line asks for other, so that the store can record
+    it); ``kind``: "page", "line" or "auto" (guessed from each image's size)."""
 
-    model: str | None = None
-    backend: str = "auto"
+    reader: ReaderSpec = field(default_factory=lambda: ReaderSpec(decoding=DecodingOptions()))
     kind: str = "auto"
-    decoding: DecodingOptions = field(default_factory=DecodingOptions)
 
     def reading(self) -> dict:
         """What a store records about how its results were read (``store.json``)."""
         from ..paths import resolve_model_path
 
-        path = resolve_model_path(self.model)
-        return {"model": str(path), "model_sha256": file_sha256(path), "backend": self.backend,
-                "kind": self.kind, "decoding": self.decoding.describe()}
+        path = resolve_model_path(self.reader.model)
+        decoding = self.reader.decoding or DecodingOptions()
+        if self.reader.tta:
+            decoding = decoding.with_(tta=True)
+        return {"model": str(path), "model_sha256": file_sha256(path),
+                "backend": self.reader.backend, "kind": self.kind,
+                "decoding": decoding.describe()}
 
-    def load(self, threads: int | None = None) -> Reader:
+    def load(self, threads: int | None = None) -> Worker:
         """The loaded reader of one worker (the model is loaded here, once)."""
         from ..paths import resolve_model_path
         from ..preprocess import quiet_opencv
 
         quiet_opencv()
-        rec = Recognizer.load(self.model, backend=self.backend, threads=threads,
-                              decoding=self.decoding)
-        path = resolve_model_path(self.model)
+        rec = replace(self.reader, threads=threads).recognizer()
+        path = resolve_model_path(self.reader.model)
         model = {"path": str(path), "sha256": file_sha256(path), "backend": rec.backend.name}
-        return Reader(rec, self.kind, model)
+        return Worker(rec, self.kind, model)
 
 
 @dataclass
-class Reader:
+class Worker:
     """A worker's loaded recognizer, the kind option and the model's identity."""
 
     rec: Recognizer
     kind: str
     model: dict
-    worker: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
 
 # --- the worker side --------------------------------------------------------------------------
@@ -115,7 +119,7 @@ def image_kind(path: str, kind: str) -> str:
         return "page"
 
 
-def read_task(reader: Reader, task: Sequence[Image]) -> list[dict]:
+def read_task(reader: Worker, task: Sequence[ImageFile]) -> list[dict]:
     """Read one task's images; one record each, in task order. Pages go through the page
     reader in chunks (``PAGE_CHUNK``, as read-page), line images through one Recognizer call."""
     from ..pages.layout import is_layout, read_layout_files
@@ -130,46 +134,31 @@ def read_task(reader: Reader, task: Sequence[Image]) -> list[dict]:
     results: dict[str, dict] = {}
     for i in range(0, len(pages), PAGE_CHUNK):
         for page in read_page_files(reader.rec, pages[i:i + PAGE_CHUNK]):
-            results[page.name] = _page_record(page)
+            results[page.name] = _record(page)
     for i in range(0, len(layouts), PAGE_CHUNK):
         chunk = layouts[i:i + PAGE_CHUNK]
         for xml, page in zip(chunk, read_layout_files(reader.rec, chunk), strict=True):
-            results[xml] = {**_page_record(page), "page_image": page.name}
+            results[xml] = {**_record(page), "page_image": page.name}
     for line in reader.rec.read_paths(lines) if lines else []:
-        results[line.name] = _line_record(line)
+        results[line.name] = _record(line.as_page())
     share = (time.perf_counter() - start) / max(1, len(task))
     stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     out = []
     for im, kind in zip(task, kinds, strict=True):
         rec = {"image": im.path, "kind": kind, **results[im.path], "file": _file_record(im.path),
-               "model": reader.model, "worker": reader.worker, "seconds": round(share, 3),
+               "model": reader.model, "worker": reader.name, "seconds": round(share, 3),
                "read_at": stamp}
         out.append(rec)
     return out
 
 
-def _page_record(page) -> dict:
-    confidences = [ln.confidence for ln in page.lines if ln.error is None and ln.confidence]
-    return {"status": "ok" if page.ok else "error", "error": page.error,
-            "text": page.text if page.ok else None,
-            "confidence": round(sum(confidences) / len(confidences), 4) if confidences else None,
-            "size": list(page.size) if page.size else None,
-            "lines": [ln.to_json() for ln in page.lines]}
-
-
-def _line_record(line) -> dict:
-    """A line image as a page of one line whose outline is the whole image (as the web page
-    shows it)."""
-    lines = []
-    if line.size:
-        h, w = line.size
-        lines = [{"id": "l1", "block": 0, "polygon": [[0, 0], [w - 1, 0], [w - 1, h - 1],
-                                                      [0, h - 1]], "baseline": [],
-                  "text": line.text if line.ok else None, "confidence": line.confidence,
-                  "chars": line.to_json()["chars"], "error": line.error}]
-    return {"status": "ok" if line.ok else "error", "error": line.error,
-            "text": line.text if line.ok else None, "confidence": line.confidence,
-            "size": list(line.size) if line.size else None, "lines": lines}
+def _record(page: PageResult) -> dict:
+    """A page's record: its JSON (``results``) with its status and mean confidence; the task
+    sets the image, its own seconds and the rest."""
+    record = {k: v for k, v in page.to_json().items() if k not in ("image", "seconds")}
+    confidence = page.confidence
+    return {**record, "status": "ok" if page.ok else "error",
+            "confidence": None if confidence is None else round(confidence, 4)}
 
 
 def _file_record(path: str) -> dict:
@@ -190,7 +179,7 @@ def file_sha256(path: str | Path) -> str:
 
 # --- the driver -------------------------------------------------------------------------------
 
-def expand_sources(sources: Sequence[str | Path], layouts: bool = False) -> list[Image]:
+def expand_sources(sources: Sequence[str | Path], layouts: bool = False) -> list[ImageFile]:
     """SOURCEs -> images, in order, each once: a folder is walked (recursively, sorted) for
     image files (with ``layouts``: for PAGE-XML / ALTO ``.xml`` files instead), a .txt/.lst
     file lists image paths (one a line, relative to the list's folder; blank lines and '#'
@@ -220,9 +209,9 @@ def expand_sources(sources: Sequence[str | Path], layouts: bool = False) -> list
         seen.add(path)
         try:
             st = os.stat(path)
-            images.append(Image(path, st.st_size, st.st_mtime_ns))
+            images.append(ImageFile(path, st.st_size, st.st_mtime_ns))
         except OSError:
-            images.append(Image(path, None, None))
+            images.append(ImageFile(path, None, None))
     return images
 
 
@@ -244,12 +233,12 @@ class Plan:
     """What a run reads: ``todo`` images; ``stale`` stored images to read again; ``kept``
     images already in the store as they are now."""
 
-    todo: list[Image]
+    todo: list[ImageFile]
     stale: set[str]
     kept: int
 
 
-def plan(images: Iterable[Image], store: Store, verify_hash: bool = False,
+def plan(images: Iterable[ImageFile], store: Store, verify_hash: bool = False,
          retry_errors: bool = False) -> Plan:
     """Compare the images with the store's records (by path; size and mtime, and with
     ``verify_hash`` the SHA-256 too)."""
@@ -269,7 +258,7 @@ def plan(images: Iterable[Image], store: Store, verify_hash: bool = False,
     return Plan(todo, stale, kept)
 
 
-def _unchanged(im: Image, rec: dict, verify_hash: bool) -> bool:
+def _unchanged(im: ImageFile, rec: dict, verify_hash: bool) -> bool:
     f = rec.get("file") or {}
     if (f.get("bytes"), f.get("mtime_ns")) != (im.bytes, im.mtime_ns):
         return False
@@ -287,8 +276,8 @@ class Engine(Protocol):
 
     name: str
 
-    def run(self, spec: ReadSpec, tasks: list[list[Image]]
-            ) -> Iterator[tuple[list[Image], list[dict] | BaseException]]: ...
+    def run(self, spec: BatchSpec, tasks: list[list[ImageFile]]
+            ) -> Iterator[tuple[list[ImageFile], list[dict] | BaseException]]: ...
 
 
 @dataclass
@@ -312,7 +301,7 @@ class Summary:
         return {**asdict(self), "rate": round(self.rate, 3)}
 
 
-def run_batch(sources: Sequence[str | Path], store_path: str | Path, spec: ReadSpec,
+def run_batch(sources: Sequence[str | Path], store_path: str | Path, spec: BatchSpec,
               engine: Engine, task_size: int = DEFAULT_TASK_SIZE, verify_hash: bool = False,
               retry_errors: bool = False,
               on_commit: Callable[[list[dict], Summary], None] | None = None,
@@ -359,12 +348,12 @@ def run_batch(sources: Sequence[str | Path], store_path: str | Path, spec: ReadS
     return summary
 
 
-def check_model(spec: ReadSpec) -> None:
+def check_model(spec: BatchSpec) -> None:
     """Fail early, on the driver, for a model path that does not exist."""
     from ..errors import ModelError
     from ..paths import resolve_model_path
 
-    path = resolve_model_path(spec.model)
+    path = resolve_model_path(spec.reader.model)
     if not path.is_file():
         raise ModelError(f"{path}: model file not found")
 

@@ -14,9 +14,8 @@ import logging
 from pathlib import Path
 
 from ..errors import InkreaderError
-from ..pages.layout import read_layout
-from ..pages.reader import PageLine, PageResult
-from ..runtime.recognizer import CharResult
+from ..pages.layout import read_layout, render_page
+from ..results import CharResult, PageLine, PageResult
 
 log = logging.getLogger(__name__)
 XML_FORMATS = ("pagexml", "alto")
@@ -63,4 +62,4 @@ class XmlOut:
             page.layout = read_layout(rec["image"], rec.get("page_image"))
             fmt = self.fmt or page.layout.kind
         self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / (Path(rec["image"]).stem + ".xml")).write_bytes(page.render(fmt))
+        (self.folder / (Path(rec["image"]).stem + ".xml")).write_bytes(render_page(page, fmt))

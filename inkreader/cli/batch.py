@@ -10,12 +10,12 @@ cluster (the ``batch`` extra). docs/batch.md has the record format, the engines 
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 
-from ..batch.run import DEFAULT_TASK_SIZE, KINDS, ReadSpec, Summary, run_batch
+from ..batch.run import DEFAULT_TASK_SIZE, KINDS, BatchSpec, Summary, run_batch
 from ..batch.xmlout import XML_FORMATS, XmlOut
 from ..decode.options import DecodingOptions
-from ..runtime.backends import BACKENDS
-from .decoding import add_decoding_arguments, decoding_options
+from .model_options import add_model_arguments, reader_spec
 
 
 def add_arguments(p) -> None:
@@ -49,16 +49,15 @@ def add_arguments(p) -> None:
     p.add_argument("--retry-errors", action="store_true",
                    help="read again the images whose stored record is an error")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("-m", "--model", help="a .pt, .onnx or OpenVINO .xml model (default: the "
-                   "packaged model); on a cluster the path must exist on every worker")
-    p.add_argument("-b", "--backend", default="auto", choices=("auto", *BACKENDS),
-                   help="inference backend; auto: OpenVINO (ONNX Runtime for an .onnx)")
-    add_decoding_arguments(p)
+    add_model_arguments(p, model_help="a .pt, .onnx or OpenVINO .xml model (default: the "
+                        "packaged model); on a cluster the path must exist on every worker")
 
 
 def run(args) -> int:
-    spec = ReadSpec(model=args.model, backend=args.backend, kind=args.kind,
-                    decoding=decoding_options(args) or DecodingOptions())
+    reader = reader_spec(args)
+    # the store records the decoding it was read with: the default named, not left to the model
+    decoding = reader.decoding or DecodingOptions(tta=reader.tta)
+    spec = BatchSpec(replace(reader, decoding=decoding), kind=args.kind)
     engine = _engine(args)
     bar = _Progress(disabled=args.no_progress)
     xml = XmlOut(args.xml_out, args.xml_format) if args.xml_out else None

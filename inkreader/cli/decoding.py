@@ -81,11 +81,11 @@ def probability(text: str) -> float | str:
     return "none" if text == "none" else float(text)
 
 
-def decoding_options(args, reference: bool = False) -> DecodingOptions | None:
-    """The ``DecodingOptions`` the parsed command line asks for; None when it asks for nothing
-    (``Recognizer.load`` then chooses: ``decoding.default_decoding``). ``reference``: the
-    command runs the reference contract (fixed width, designated characters, a charlist),
-    where greedy decoding is the default unless a beam option is given."""
+def decoding_options(args) -> DecodingOptions | None:
+    """The ``DecodingOptions`` the parsed command line asks for; None when it asks for no
+    decoding (``--tta`` alone included: the reader's ``tta`` adds it to any decoding), and the
+    reader then takes the default for its model (``runtime.recognizer.decoding_for``). Beam
+    options ask for the beam search even on the reference contract."""
     given = {name: getattr(args, name, None) for name in BEAM_OPTIONS}
     given = {k: v for k, v in given.items() if v is not None}
     tta = bool(getattr(args, "tta", False))
@@ -95,7 +95,7 @@ def decoding_options(args, reference: bool = False) -> DecodingOptions | None:
             raise InkreaderError(f"--greedy cannot be combined with beam options ({flags})")
         return GREEDY.with_(tta=tta)
     if not given:
-        return GREEDY.with_(tta=tta) if reference else DecodingOptions(tta=True) if tta else None
+        return None
     for name in ("lm", "lexicon", "word_lm", "sure_blank"):
         if given.get(name) == "none":
             given[name] = None

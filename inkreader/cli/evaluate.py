@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from ..errors import InkreaderError
-from ..runtime.backends import BACKENDS
-from .decoding import add_decoding_arguments, decoding_options
+from .decoding import add_decoding_arguments
+from .model_options import add_model_arguments, load_recognizer
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -23,13 +23,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "of pen strokes (strokes.npz + lines.tsv, drawn with the plain pen); "
                         "several: each is read and scored, then their mean CER (each set "
                         "counts the same)")
-    p.add_argument("--model", help=".pt checkpoint, .onnx or OpenVINO .xml (default: the "
-                                    "packaged model)")
-    p.add_argument("--backend", default="auto", choices=("auto", *BACKENDS),
-                   help="inference backend; auto: OpenVINO (ONNX Runtime for an .onnx)")
-    p.add_argument("--fixed-width", action="store_true",
-                   help="the reference contract: pad every line to 2000 px and leave out lines "
-                        "wider than that at height 96, as the reference did")
+    add_model_arguments(p, decoding=False,
+                        fixed_width_help="the reference contract: pad every line to 2000 px "
+                        "and leave out lines wider than that at height 96, as the reference did")
     p.add_argument("--split", help="only the lines of this split (every dataset given must "
                                    "have a split column)")
     p.add_argument("--holdout", type=float, metavar="F",
@@ -45,16 +41,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runtime.recognizer import Recognizer
-
     if args.report and len(args.datasets) > 1:
         raise InkreaderError("--report takes one dataset; evaluate each set on its own to "
                              "write its report")
     if args.report and Path(args.report).exists():
         raise InkreaderError(f"{args.report}: report file exists; remove it or choose another "
                              "name (never overwritten)")
-    recognizer = Recognizer.load(args.model, backend=args.backend, fixed_width=args.fixed_width,
-                                 decoding=decoding_options(args, args.fixed_width))
+    recognizer = load_recognizer(args)
     status, figures = 0, {}
     for dataset in args.datasets:
         if len(args.datasets) > 1 and not args.json:

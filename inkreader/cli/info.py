@@ -61,7 +61,7 @@ def _network(cfg) -> str:
 
 def _describe_file(path: Path) -> list[str]:
     from ..export.convert import ir_parameter_count, onnx_parameter_count
-    from ..runtime.backends import embedded_charset, file_backend
+    from ..runtime.loading import embedded_charset, file_backend
 
     openvino = path.suffix.lower() == ".xml"
     engine = file_backend(path, "openvino" if openvino else "onnx", "CPU", 1, 1, "f32")

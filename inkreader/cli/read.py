@@ -19,9 +19,9 @@ import json
 import sys
 
 from ..errors import InkreaderError
-from ..runtime.backends import BACKENDS
-from ..runtime.recognizer import DEFAULT_BATCH, LineResult, ReadStats, Recognizer, expand_inputs
-from .decoding import add_decoding_arguments, decoding_options
+from ..results import LineResult
+from ..runtime.recognizer import ReadStats, Recognizer, expand_inputs
+from .model_options import add_model_arguments, load_recognizer
 
 REVIEW_MARK = "\t[review]"  # after the text of a line flagged by --min-confidence
 
@@ -31,30 +31,13 @@ def add_arguments(p) -> None:
                 "--json -> one object a line. Unreadable images are named on stderr, the others "
                 "are still read, and the exit code is then 1.")
     p.add_argument("inputs", nargs="+", metavar="IMAGE_OR_DIR", help="line images or folders")
-    p.add_argument("-m", "--model", help="a .pt checkpoint, an .onnx, or an OpenVINO .xml IR "
-                   "(official OMZ IRs included); default: the packaged model")
-    p.add_argument("-b", "--backend", default="auto",
-                   choices=("auto", *BACKENDS),
-                   help="auto: OpenVINO for an .xml, else the fastest measured here")
-    p.add_argument("-d", "--device", default="CPU", help="OpenVINO device (default CPU)")
-    p.add_argument("-cl", "--charlist", help="charlist file, one symbol a line (default: the "
-                   "model's own; the GNHK charset for .onnx/.xml without one)")
-    p.add_argument("-dc", "--designated-characters", metavar="FILE",
-                   help="allowed characters, one a line: others are replaced by the best "
-                   "allowed class among the frame's top-k")
-    p.add_argument("-tk", "--top-k", type=int, default=20,
-                   help="top-k for --designated-characters (default 20)")
-    p.add_argument("--fixed-width", action="store_true",
-                   help="pad every line to the reference's fixed width (2000) instead of "
-                   "reading it at its own width")
-    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH,
-                   help=f"lines per inference request (default {DEFAULT_BATCH}; 1 for a model "
-                   "with a static batch)")
+    g = add_model_arguments(p, reference=True, batch_size=True,
+                            fixed_width_help="pad every line to the reference's fixed width "
+                            "(2000) instead of reading it at its own width")
     p.add_argument("-ni", "--iterations", type=int, metavar="N",
                    help="read everything N times and report the average inference latency "
                    "(as the reference demo's -ni)")
     p.add_argument("--json", action="store_true", help="one JSON object a line")
-    g = add_decoding_arguments(p)
     g.add_argument("--min-confidence", type=float, metavar="X",
                    help="flag lines whose confidence is below X for review ('review': true in "
                    "--json, a tab and '[review]' after the text otherwise)")
@@ -63,21 +46,11 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..decode.greedy import Designated
-    from ..preprocess import quiet_opencv
-
-    quiet_opencv()
     if args.iterations is not None and args.iterations < 1:
         raise InkreaderError("--iterations must be at least 1")
-    designated = (Designated.load(args.designated_characters, args.top_k)
-                  if args.designated_characters else None)
     if args.min_confidence is not None and not 0 <= args.min_confidence <= 1:
         raise InkreaderError(f"--min-confidence must be in [0, 1], got {args.min_confidence}")
-    reference = bool(args.fixed_width or args.charlist or designated)
-    rec = Recognizer.load(args.model, backend=args.backend, device=args.device,
-                          fixed_width=args.fixed_width, charlist=args.charlist,
-                          batch_size=args.batch_size, designated=designated,
-                          decoding=decoding_options(args, reference))
+    rec = load_recognizer(args)
     entries = expand_inputs(args.inputs)
     paths = [e for e in entries if not isinstance(e, LineResult)]
     targets = _draw_targets(args.draw, paths) if args.draw else []

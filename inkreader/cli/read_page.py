@@ -21,13 +21,13 @@ from pathlib import Path
 import cv2
 
 from ..errors import InkreaderError
-from ..pages.layout import is_layout, read_layout_files
-from ..pages.reader import PageResult, read_page_files
+from ..pages.layout import is_layout, read_layout_files, render_page
+from ..pages.reader import read_page_files
 from ..pages.writer import FORMATS, draw
 from ..preprocess import read_gray
-from ..runtime.backends import BACKENDS
-from ..runtime.recognizer import LineResult, Recognizer, expand_inputs
-from .decoding import add_decoding_arguments, decoding_options
+from ..results import LineResult, PageResult
+from ..runtime.recognizer import expand_inputs
+from .model_options import add_model_arguments, load_recognizer
 
 CHUNK = 8  # pages segmented and read per recognizer call (bounds the memory of big batches)
 
@@ -43,11 +43,7 @@ def add_arguments(p) -> None:
     p.add_argument("--draw", type=Path, metavar="OUT.png",
                    help="draw the lines and their text on the page (several pages: a folder)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    p.add_argument("-m", "--model", help="a .pt, .onnx or OpenVINO .xml model (default: the "
-                   "packaged model)")
-    p.add_argument("-b", "--backend", default="auto", choices=("auto", *BACKENDS),
-                   help="inference backend; auto: OpenVINO (ONNX Runtime for an .onnx)")
-    add_decoding_arguments(p)
+    add_model_arguments(p)
 
 
 def run(args) -> int:
@@ -56,7 +52,7 @@ def run(args) -> int:
     if args.format in ("pagexml", "alto") and several and args.out_dir is None:
         raise InkreaderError(f"{args.format} of several pages needs --out-dir (one file a page)")
     _check_draw_target(args.draw, several, args.overwrite)
-    rec = Recognizer.load(args.model, backend=args.backend, decoding=decoding_options(args))
+    rec = load_recognizer(args)
     failed = False
     for start in range(0, len(entries), CHUNK):
         chunk = entries[start:start + CHUNK]
@@ -80,7 +76,7 @@ def _emit(page: PageResult, args, several: bool) -> bool:
     bad = [ln for ln in page.lines if ln.error]
     for ln in bad:
         print(f"inkreader read-page: error: {ln.error}", file=sys.stderr)
-    data = page.render(args.format)
+    data = render_page(page, args.format)
     if args.out_dir is not None:
         stem = (page.layout.path if page.layout is not None else Path(page.name)).stem
         target = args.out_dir / (stem + FORMATS[args.format])

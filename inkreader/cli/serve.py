@@ -14,9 +14,9 @@ import signal
 import sys
 import threading
 
-from ..runtime.backends import BACKENDS
+from ..errors import InkreaderError
 from ..serve.app import ServeConfig
-from .decoding import add_decoding_arguments, decoding_options
+from .model_options import add_model_arguments, load_recognizer, reader_spec
 
 
 def add_arguments(p) -> None:
@@ -24,10 +24,6 @@ def add_arguments(p) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
                    "127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.add_argument("-m", "--model", help="a .pt, .onnx or OpenVINO .xml model (default: the "
-                   "packaged model)")
-    p.add_argument("-b", "--backend", default="auto", choices=("auto", *BACKENDS),
-                   help="inference backend; auto: OpenVINO (ONNX Runtime for an .onnx)")
     p.add_argument("--max-upload-mb", type=float, default=d.max_upload_mb,
                    help=f"largest upload accepted (default {d.max_upload_mb:g} MB; 413 above)")
     p.add_argument("--max-pixels", type=int, default=d.max_pixels,
@@ -40,7 +36,7 @@ def add_arguments(p) -> None:
                    help=f"most line requests read in one call (default {d.batch_size})")
     p.add_argument("--batch-wait-ms", type=float, default=d.batch_wait_ms,
                    help=f"how long a line request waits for others (default {d.batch_wait_ms:g})")
-    add_decoding_arguments(p)
+    add_model_arguments(p)
 
 
 def run(args) -> int:
@@ -53,18 +49,13 @@ def run(args) -> int:
 
     for name in ("max_upload_mb", "max_pixels", "workers", "batch_size"):
         if getattr(args, name) <= 0:
-            print(f"inkreader serve: error: --{name.replace('_', '-')} must be positive",
-                  file=sys.stderr)
-            return 2
+            raise InkreaderError(f"--{name.replace('_', '-')} must be positive")
     if args.queue < 0 or args.batch_wait_ms < 0:
-        print("inkreader serve: error: --queue and --batch-wait-ms cannot be negative",
-              file=sys.stderr)
-        return 2
-    config = ServeConfig(model=args.model, backend=args.backend,
-                         max_upload_mb=args.max_upload_mb, max_pixels=args.max_pixels,
-                         workers=args.workers, queue=args.queue, batch_size=args.batch_size,
-                         batch_wait_ms=args.batch_wait_ms)
-    app = create_app(config, recognizer(args, config))
+        raise InkreaderError("--queue and --batch-wait-ms cannot be negative")
+    config = ServeConfig(reader=reader_spec(args), max_upload_mb=args.max_upload_mb,
+                         max_pixels=args.max_pixels, workers=args.workers, queue=args.queue,
+                         batch_size=args.batch_size, batch_wait_ms=args.batch_wait_ms)
+    app = create_app(config, load_recognizer(args))
     print(f"inkreader serve: http://{args.host}:{args.port}/ (API docs: /docs)",
           file=sys.stderr, flush=True)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning")
@@ -107,11 +98,3 @@ def _server_class():
                     signal.signal(sig, handler)
 
     return Server
-
-
-def recognizer(args, config: ServeConfig):
-    """The service's recognizer with the decoding options (``DecodingOptions``)."""
-    from ..runtime.recognizer import Recognizer
-
-    return Recognizer.load(config.model, backend=config.backend, batch_size=config.batch_size,
-                           decoding=decoding_options(args))

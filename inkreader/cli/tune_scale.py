@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..runtime.backends import BACKENDS
+from .model_options import add_model_arguments, load_recognizer
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -25,15 +25,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    metavar="S", help="scales to try (default: %(default)s)")
     p.add_argument("--out", required=True, type=Path,
                    help="the checkpoint with the best scale (.pt; the input is never changed)")
-    p.add_argument("--backend", default="auto", choices=("auto", *BACKENDS),
-                   help="inference backend; auto: OpenVINO (ONNX Runtime for an .onnx)")
+    add_model_arguments(p, model=False, decoding=False)
     p.add_argument("--force", action="store_true", help="overwrite an existing --out")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ModelError
     from ..evaluation.evaluate import load_lines
-    from ..runtime.recognizer import Recognizer
     from ..train.scale import check_split, tune_scale, write_scaled
 
     if args.model.suffix != ".pt":
@@ -43,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         raise ModelError(f"{args.out}: already exists (use --force to overwrite)")
     samples, _ = load_lines(args.dataset, args.split, held_out=args.holdout)
     check_split(args.dataset, args.split, samples)
-    recognizer = Recognizer.load(args.model, backend=args.backend)
+    recognizer = load_recognizer(args)
     best, results = tune_scale(samples, recognizer, tuple(args.scales))
     print(f"{len(samples)} lines of {args.dataset}" + (f" ({args.split})" if args.split else "")
           + (f", held-out {args.holdout:g} of its pages" if args.holdout else ""))

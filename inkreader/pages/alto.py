@@ -18,7 +18,7 @@ import numpy as np
 from lxml import etree
 
 from .. import __version__
-from .reader import PageLine, PageResult
+from ..results import PageLine, PageResult
 
 ALTO_4 = "http://www.loc.gov/standards/alto/ns-v4#"
 ALTO_XSD = "http://www.loc.gov/standards/alto/v4/alto-4-4.xsd"

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import InkreaderError
 from ..preprocess import read_gray
-from ..runtime.recognizer import LineResult
+from ..results import LineResult
 
 LOW = 0.5  # a character under this confidence is drawn in red
 COLOURS = ((40, 120, 255), (0, 170, 90))  # alternate span colours

@@ -27,8 +27,9 @@ from lxml import etree
 from ..data import pagexml
 from ..errors import DatasetError
 from ..preprocess import read_gray
+from ..results import PageLine, PageResult
 from .alto import fill_alto_line
-from .reader import PageLine, PageResult, read_pages
+from .reader import read_pages
 
 LAYOUT_SUFFIXES = (".xml",)
 _INDEX = re.compile(r"readingOrder\s*\{[^}]*index:\s*(\d+)")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,70 +22,13 @@ import numpy as np
 from ..data.pagexml import LINE_PAD, crop_line
 from ..errors import ImageError
 from ..preprocess import has_ink, read_gray
-from ..runtime.recognizer import CharResult, Recognizer
+from ..results import CharResult, PageLine, PageResult
+from ..runtime.recognizer import Recognizer
 from .segment import DetectedLine, find_lines
 
 log = logging.getLogger(__name__)
 
 COLUMN_GAP = 0.5  # a column / margin gap is at least this many line pitches wide
-
-Point = tuple[int, int]
-
-
-@dataclass
-class PageLine:
-    """One line of a page, in page pixels. ``chars`` x-spans are page columns; ``block``
-    numbers the reading-order block (a column or a margin note) the line is in."""
-
-    id: str
-    polygon: list[Point]
-    baseline: list[Point] = field(default_factory=list)
-    block: int = 0
-    text: str = ""
-    confidence: float | None = None
-    chars: list[CharResult] = field(default_factory=list)
-    error: str | None = None
-
-    def to_json(self) -> dict:
-        return {"id": self.id, "block": self.block,
-                "polygon": [list(p) for p in self.polygon],
-                "baseline": [list(p) for p in self.baseline],
-                "text": None if self.error else self.text, "confidence": self.confidence,
-                "chars": [asdict(c) for c in self.chars], "error": self.error}
-
-
-@dataclass
-class PageResult:
-    """One page's lines in reading order; ``error`` set means the page could not be read.
-    ``layout``: the given layout (``pages.layout.Layout``) the lines came from, if any."""
-
-    name: str
-    size: tuple[int, int] | None = None  # (height, width)
-    lines: list[PageLine] = field(default_factory=list)
-    error: str | None = None
-    seconds: float = 0.0  # this page's share of the wall time
-    layout: object | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    @property
-    def text(self) -> str:
-        """The page's text: its lines in reading order, one a line."""
-        return "\n".join(ln.text for ln in self.lines if ln.error is None)
-
-    def render(self, fmt: str) -> bytes:
-        """The page as ``fmt`` (text, json, pagexml or alto) bytes; a page read on a given
-        layout, in the layout's own format, is that file with the texts filled in."""
-        from .layout import render_page
-        return render_page(self, fmt)
-
-    def to_json(self) -> dict:
-        return {"image": self.name, "size": list(self.size) if self.size else None,
-                "error": self.error, "text": None if self.error else self.text,
-                "lines": [ln.to_json() for ln in self.lines], "seconds": round(self.seconds, 3)}
-
 
 # --- reading order --------------------------------------------------------------------------
 

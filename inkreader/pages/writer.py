@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from lxml import etree
 
-from .reader import PageLine, PageResult
+from ..results import PageLine, PageResult
 
 PAGE_2019 = "http://schema.primaresearch.org/PAGE/gts/pagecontent/2019-07-15"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"

@@ -20,21 +20,17 @@ process-wide ``FIRST_CALLS`` lock; every later call runs in parallel as before.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import os
 import queue
 import threading
 from collections.abc import Callable, Hashable
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ModelError
-from ..preprocess import AS_IS, X_SCALE_RANGE, Reading
-from .graph import CHARSET_KEY, CONFIG_KEY, WIDTHS_NAME, is_quantized, onnx_bytes
+from .graph import CHARSET_KEY, CONFIG_KEY, WIDTHS_NAME, is_quantized
 
 log = logging.getLogger(__name__)
 
@@ -283,133 +279,3 @@ def _compiled_precision(compiled, asked: str) -> str:
         return compiled.get_property("INFERENCE_PRECISION_HINT").to_string()  # "bf16", "f32"
     except Exception:  # a device without the property (not the CPU)
         return asked
-
-
-def checkpoint_backend(model, backend: str, source: str, device: str, threads: int | None,
-                       streams: int, precision: str, charset=None,
-                       cache: Path | None = None) -> Backend:
-    """A checkpoint's model on ``backend``; ONNX Runtime and OpenVINO get a dynamic ONNX graph
-    exported in memory once (compiled once, reused for every call). With ``cache`` the graph
-    (``charset`` and config in its metadata) is also written there for the next start."""
-    if backend == "torch":
-        return TorchBackend(model, source, threads)
-    threads = threads or cpu_count()
-    graph = onnx_bytes(model, fixed_width=False, charset=charset)
-    if cache is not None:
-        _store(cache, graph)
-    label = f"{source} (exported to ONNX in memory)"
-    if backend == "onnx":
-        return OnnxBackend(graph, threads, streams, label)
-    return OpenVinoBackend(graph, device, threads, streams, precision, label)
-
-
-def file_backend(path: Path, backend: str, device: str, threads: int, streams: int,
-                 precision: str, label: str | None = None) -> Backend:
-    """An .onnx or OpenVINO .xml file on ``backend`` (``label`` names it in messages)."""
-    suffix = path.suffix.lower()
-    if suffix == ".xml" and backend != "openvino":
-        raise ModelError(f"{path}: an OpenVINO IR runs only on --backend openvino")
-    if backend == "torch":
-        raise ModelError(f"{path}: the torch backend needs a .pt checkpoint")
-    if suffix == ".xml" and not path.with_suffix(".bin").is_file():
-        raise ModelError(f"{path}: its weights {path.with_suffix('.bin').name} are missing")
-    if backend == "onnx":
-        return OnnxBackend(path, threads, streams, label)
-    return OpenVinoBackend(path, device, threads, streams, precision, label)
-
-
-# --- the export cache: a checkpoint's ONNX graph, kept for the next start -----------------------
-# Reading a .pt with ONNX Runtime or OpenVINO costs a torch import and an ONNX export, about 1 s
-# of a command's start (measured: 0.75 s import, 0.25 s export, on an idle core). The graph is
-# kept in the cache folder under a key of the checkpoint's bytes and the exporting versions, so
-# a later start needs neither torch nor the export.
-CACHE_ENV = "INKREADER_CACHE"  # a folder, or "off"
-CACHE_FORMAT = 2  # bump when the cached graph's form changes
-CACHE_ENTRIES = 4  # checkpoints kept; the least recently used go first
-
-
-def export_cache_path(checkpoint: Path) -> Path | None:
-    """Where ``checkpoint``'s ONNX graph is cached (it may not exist yet); None when the cache
-    is off (``INKREADER_CACHE=off``) or the checkpoint cannot be read."""
-    import hashlib
-    from importlib.metadata import PackageNotFoundError, version
-
-    from .. import __version__
-
-    folder = os.environ.get(CACHE_ENV)
-    if folder is not None and folder.strip().lower() in ("", "off", "0", "no"):
-        return None
-    if folder is None:
-        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-        folder = Path(base) / "inkreader"
-    try:
-        torch_version = version("torch")
-    except PackageNotFoundError:
-        torch_version = "?"
-    digest = hashlib.sha256(f"{CACHE_FORMAT} {__version__} {torch_version}".encode())
-    package = Path(__file__).parents[1]
-    for source in ("runtime/graph.py", "model.py"):  # a change to the tracing or the network
-        digest.update((package / source).read_bytes())
-    try:
-        with open(checkpoint, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-    except OSError:
-        return None
-    return Path(folder) / f"{digest.hexdigest()[:24]}.onnx"
-
-
-def touch_cached(path: Path) -> None:
-    """Mark a cache entry as just used (the least recently used are removed first)."""
-    with contextlib.suppress(OSError):
-        os.utime(path)
-
-
-def _store(path: Path, graph: bytes) -> None:
-    """Write a cache entry atomically and trim the cache; any failure only skips caching."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(graph)
-        tmp.replace(path)
-        entries = sorted(path.parent.glob("*.onnx"), key=lambda p: p.stat().st_mtime)
-        for old in entries[:-CACHE_ENTRIES]:
-            old.unlink(missing_ok=True)
-    except OSError as exc:
-        log.debug("export cache not written (%s)", exc)
-
-
-def embedded_charset(backend: Backend) -> list[str] | None:
-    """The charset an inkreader export stored in the model's metadata, if any."""
-    raw = backend.metadata.get(CHARSET_KEY)
-    if not raw:
-        return None
-    try:
-        symbols = json.loads(raw)
-    except ValueError:
-        log.warning("%s: unreadable embedded charset ignored", backend.source)
-        return None
-    return symbols if isinstance(symbols, list) and symbols else None
-
-
-def embedded_reading(backend: Backend) -> Reading:
-    """How an inkreader export's model reads a line (``Reading``, from the model config it
-    stored); ``Reading()``, the reference's, without one. A config that cannot be read, or an
-    x_scale outside ``X_SCALE_RANGE``, is warned about and ignored."""
-    raw = backend.metadata.get(CONFIG_KEY)
-    if not raw:
-        return AS_IS
-    try:
-        config = json.loads(raw)
-        reading = Reading.of(config) if isinstance(config, dict) else None
-    except (ValueError, TypeError):
-        reading = None
-    if reading is None:
-        log.warning("%s: unreadable embedded model config ignored", backend.source)
-        return AS_IS
-    low, high = X_SCALE_RANGE
-    if not low <= reading.x_scale <= high:
-        log.warning("%s: embedded x_scale %s ignored (not within %g-%g)", backend.source,
-                    reading.x_scale, low, high)
-        return replace(reading, x_scale=1.0)
-    return reading

@@ -18,7 +18,6 @@ stuck one cannot keep the process from exiting.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -26,23 +25,19 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..charset import Charset
-from ..decode.greedy import DecodedLine, Decoder, Designated, GreedyDecoder, log_softmax
-from ..decode.options import GREEDY, DecodingOptions, default_decoding
+from ..decode.greedy import DecodedLine, Decoder, Designated, log_softmax
+from ..decode.options import DecodingOptions, default_decoding
 from ..errors import BackendStalled, CharsetError, ImageError, InkreaderError, ModelError
-from ..paths import resolve_model_path
 from ..preprocess import (
-    AS_IS,
     CNN_CONTEXT,
     FIXED_WIDTH,
-    HEIGHT,
     Line,
-    Reading,
     has_ink,
     pad_width,
     prepare_line,
@@ -51,32 +46,11 @@ from ..preprocess import (
     shift_rows,
     stack_lines,
 )
-from .backends import (
-    BACKENDS,
-    Backend,
-    checkpoint_backend,
-    cpu_count,
-    embedded_charset,
-    embedded_reading,
-    export_cache_path,
-    file_backend,
-    touch_cached,
-)
+from ..results import CharResult, LineResult
+from .loading import LoadedModel, open_model
 
 log = logging.getLogger(__name__)
 
-# What "auto" runs for a .pt checkpoint (issue 5, docs/inference.md; bench/inference.py
-# --variants re-measures it). Measured 2026-11-24 on this project's 2-core AMD EPYC (AVX-512 with
-# BF16), untrained default model, the 953 Hooker test lines, batch 16, ONE core usable (training
-# pinned to the other, so process CPU time, not wall time): lines per CPU-second of a cold pass
-#   OpenVINO bf16 182, OpenVINO f32 109, ONNX Runtime f32 106-114, PyTorch eager 38.
-# The network is compute-bound (OpenVINO's conv and LSTM kernels run close to its own GEMM
-# ceiling), and bf16 dot products do twice the work per instruction. "auto" precision is
-# OpenVINO's own default: bf16 on CPUs with native bf16 (the reference demo gets bf16 there
-# too), f32 elsewhere; its CER must stay within 0.5 point of f32 (checked by the bench).
-AUTO_BACKEND = "openvino"
-AUTO_PRECISION = "auto"
-EXPLICIT_PRECISION = "f32"  # an explicitly chosen backend keeps exact f32 unless asked
 DEFAULT_BATCH = 16
 MAX_LINE_WIDTH = 32_000  # px at height 96 (16x the reference's 2000): longer is not one line
 # Test-time augmentation (``tta``): every batch is read three times, as it is and shifted up and
@@ -92,39 +66,6 @@ STALL_SECONDS = 600.0
 STALL_ENV = "INKREADER_STALL_SECONDS"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".gif",
                   ".pbm", ".pgm", ".ppm", ".jp2")
-
-
-@dataclass
-class CharResult:
-    """One recognised character: its confidence in [0, 1] and its x-span [x0, x1) in the
-    original image's pixels."""
-
-    char: str
-    confidence: float
-    x0: int
-    x1: int
-
-
-@dataclass
-class LineResult:
-    """One line image's result, in input order. ``error`` set means no text was read."""
-
-    name: str
-    text: str = ""
-    confidence: float | None = None
-    chars: list[CharResult] = field(default_factory=list)
-    error: str | None = None
-    size: tuple[int, int] | None = None  # (height, width) of the original image
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def to_json(self) -> dict:
-        """A JSON-ready dict: image, text (None on error), confidence, chars, error."""
-        return {"image": self.name, "text": None if self.error else self.text,
-                "confidence": self.confidence, "chars": [asdict(c) for c in self.chars],
-                "error": self.error, "size": list(self.size) if self.size else None}
 
 
 @dataclass
@@ -150,97 +91,50 @@ class _Item:
 
 
 class Recognizer:
-    """Reads line images with one backend; build it with ``Recognizer.load``."""
+    """Reads line images with a loaded model (``loading.open_model``) and a decoder."""
 
-    def __init__(self, backend: Backend, charset: Charset, *, height: int,
-                 fixed_width: int | None, batch_size: int = DEFAULT_BATCH,
-                 designated: Designated | None = None, decoder: Decoder | None = None,
-                 reading: Reading = AS_IS, tta: bool = False,
-                 stall_seconds: float | None = None):
-        if backend.num_classes is not None and backend.num_classes != charset.num_classes:
-            raise CharsetError(f"the charset has {len(charset)} symbols ({charset.num_classes} "
-                               f"classes with the blank) but {backend.source} outputs "
-                               f"{backend.num_classes} classes")
-        self.backend = backend
-        self.charset = charset
-        self.height = height
-        self.fixed_width = fixed_width
-        # how the model reads a line (variable width only: the fixed width is the reference's)
-        self.reading = AS_IS if fixed_width is not None else reading
-        self.batch_size = backend.static_batch or max(1, batch_size)
-        self.decoder = decoder or GreedyDecoder(charset, designated)
-        self.tta = tta
-        # the options ``load`` built the decoder from (None: a decoder given as it is)
-        self.decoding: DecodingOptions | None = None if decoder else GREEDY.with_(tta=tta)
+    def __init__(self, model: LoadedModel, decoder: Decoder, *, batch_size: int = DEFAULT_BATCH,
+                 decoding: DecodingOptions | None = None, stall_seconds: float | None = None):
+        self.model = model
+        self.backend = model.backend
+        self.charset = model.charset
+        self.height = model.height
+        self.fixed_width = model.fixed_width
+        self.reading = model.reading  # tune-scale tries other scales on it
+        self.batch_size = model.backend.static_batch or max(1, batch_size)
+        self.decoder = decoder
+        # the options the decoder was built from (None: a decoder given as it is); their
+        # ``tta`` reads every batch also shifted (``TTA_SHIFTS``)
+        self.decoding = decoding
+        self.tta = bool(decoding and decoding.tta)
         # the watchdog: no finished batch for this long ends a read (0: wait for ever)
         self.stall_seconds = stall_seconds_default() if stall_seconds is None else stall_seconds
         self.stats = ReadStats()
         self._lock = threading.Lock()
         # At most ``streams`` requests in flight; the extra worker prepares the next batch.
-        self._gate = threading.BoundedSemaphore(backend.streams)
+        self._gate = threading.BoundedSemaphore(model.backend.streams)
 
     @classmethod
-    def load(cls, model: str | Path | None = None, backend: str = "auto", device: str = "CPU",
-             fixed_width: bool = False, charlist: str | Path | None = None,
-             batch_size: int = DEFAULT_BATCH, threads: int | None = None,
-             designated: Designated | None = None, streams: int | None = None,
-             precision: str | None = None, decoder: Decoder | None = None,
-             decoding: DecodingOptions | None = None,
+    def load(cls, model: str | Path | None = None, *, backend: str = "auto",
+             device: str = "CPU", threads: int | None = None, precision: str | None = None,
+             streams: int | None = None, fixed_width: bool = False,
+             charlist: str | Path | None = None, designated: Designated | None = None,
+             decoding: DecodingOptions | None = None, tta: bool = False,
+             decoder: Decoder | None = None, batch_size: int = DEFAULT_BATCH,
              stall_seconds: float | None = None) -> Recognizer:
-        """Load a .pt checkpoint (None: the packaged default), an .onnx or an OpenVINO .xml.
-
-        ``backend`` "auto" is ONNX Runtime for an .onnx, else OpenVINO (``AUTO_BACKEND``, measured
-        fastest here). ``precision`` (OpenVINO's inference precision: "f32", "bf16", "f16" or
-        "auto" for OpenVINO's own choice) defaults to ``AUTO_PRECISION`` with backend "auto" and
-        to exact "f32" with an explicitly chosen backend.
-        ``threads`` (default: the cores) run as ``streams`` concurrent requests (default: as many
-        as threads, one thread each). A model with a static input width runs at that width and
-        a static batch of 1 line by line; ``fixed_width`` pads every line to the reference's
-        width (2000 or the checkpoint's). ``charlist`` overrides the charset (for .onnx/.xml
-        without an embedded one the GNHK charset is the default); it must fit the class count.
-        ``decoding`` (a ``DecodingOptions``; None: ``default_decoding``, the tuned beam search
-        with the shipped LM and word list, or greedy decoding on the reference contract: fixed
-        width, a model of static width, ``charlist`` or ``designated``) says how lines are
-        decoded and whether with test-time augmentation; ``decoder`` replaces the decoder it
-        builds (``designated`` then belongs to it). ``stall_seconds`` sets the watchdog
-        (default ``STALL_SECONDS`` or ``INKREADER_STALL_SECONDS``; 0: none).
-        """
-        path = resolve_model_path(model)
-        if not path.is_file():
-            raise ModelError(f"{path}: model file not found")
-        suffix = path.suffix.lower()
-        if backend == "auto":
-            backend = "onnx" if suffix == ".onnx" else AUTO_BACKEND
-            precision = precision or AUTO_PRECISION
-        precision = precision or EXPLICIT_PRECISION
-        if backend not in BACKENDS:
-            raise ModelError(f"unknown backend {backend!r} (torch, onnx, openvino or auto)")
-        asked, threads = threads, threads or cpu_count()
-        streams = 1 if backend == "torch" else max(1, min(streams or threads, threads))
-        if suffix in (".onnx", ".xml"):
-            engine = file_backend(path, backend, device, threads, streams, precision)
-            embedded = embedded_charset(engine)
-            own = Charset(tuple(embedded)) if embedded else None
-            charset = _choose_charset(charlist, own, engine.num_classes, path)
-            height = engine.height or HEIGHT
-            width = engine.static_width or (FIXED_WIDTH if fixed_width else None)
-            reading = embedded_reading(engine)
-        else:
-            engine, charset, config = _checkpoint_engine(path, backend, device, threads, asked,
-                                                         streams, precision, charlist)
-            height = config["height"]
-            width = config["fixed_width"] if fixed_width else None
-            reading = Reading.of(config)
-        log.debug("model %s on %s (%d threads, %d streams)", path, backend, threads, streams)
-        if decoding is None:
-            reference = bool(width or engine.static_width or charlist or designated)
-            decoding = default_decoding(reference)
-        rec = cls(engine, charset, height=height, fixed_width=width, batch_size=batch_size,
-                  designated=designated,
-                  decoder=decoder or decoding.decoder(charset, designated), reading=reading,
-                  tta=decoding.tta, stall_seconds=stall_seconds)
-        rec.decoding = None if decoder else decoding
-        return rec
+        """``open_model`` (its arguments) with the decoder ``decoding`` asks for (``decoder``:
+        this one instead), reading ``batch_size`` lines a request. ``tta`` adds test-time
+        augmentation to any decoding. ``stall_seconds``: the watchdog (default
+        ``STALL_SECONDS`` or ``INKREADER_STALL_SECONDS``; 0: none)."""
+        loaded = open_model(model, backend, device, threads, precision, streams, fixed_width,
+                            charlist)
+        if decoder is not None:
+            return cls(loaded, decoder, batch_size=batch_size, stall_seconds=stall_seconds)
+        decoding = decoding or decoding_for(loaded, designated)
+        if tta:
+            decoding = decoding.with_(tta=True)
+        return cls(loaded, decoding.decoder(loaded.charset, designated), batch_size=batch_size,
+                   decoding=decoding, stall_seconds=stall_seconds)
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -437,6 +331,14 @@ class Recognizer:
             return 0
 
 
+def decoding_for(model: LoadedModel, designated: Designated | None = None) -> DecodingOptions:
+    """The decoding when none is asked for: the reference demo's greedy decoding on the
+    reference contract (a fixed input width, a foreign charlist, designated characters), else
+    the tuned beam search (``decode.options.default_decoding``). The one place this rule is
+    decided."""
+    return default_decoding(model.reference or designated is not None)
+
+
 def stall_seconds_default() -> float:
     """``STALL_SECONDS``, or ``INKREADER_STALL_SECONDS`` from the environment (0: no watchdog)."""
     raw = os.environ.get(STALL_ENV, "").strip()
@@ -449,40 +351,6 @@ def stall_seconds_default() -> float:
     if not seconds >= 0:  # also NaN
         raise InkreaderError(f"{STALL_ENV}={raw!r}: expected seconds >= 0 (0: no watchdog)")
     return seconds
-
-
-def _checkpoint_engine(path: Path, backend: str, device: str, threads: int, asked: int | None,
-                       streams: int, precision: str,
-                       charlist: str | Path | None) -> tuple[Backend, Charset, dict]:
-    """A .pt checkpoint on ``backend``: its cached ONNX export when there is one (no torch
-    import, no export), else the checkpoint itself (exported in memory and cached for the next
-    start). Returns the engine, the charset and the model config (as a dict)."""
-    from dataclasses import asdict
-
-    cache = export_cache_path(path) if backend != "torch" else None
-    if cache is not None and cache.is_file():
-        try:
-            engine = file_backend(cache, backend, device, threads, streams, precision,
-                                  label=f"{path} (cached ONNX export {cache})")
-            config = json.loads(engine.metadata["inkreader.config"])
-            symbols = embedded_charset(engine)
-            if not symbols:
-                raise KeyError("no embedded charset")
-            own = Charset(tuple(symbols))
-            touch_cached(cache)
-            return engine, _choose_charset(charlist, own, engine.num_classes, path), config
-        except (ModelError, KeyError, ValueError) as exc:  # a damaged entry: export anew
-            log.warning("ignoring the cached export %s (%s)", cache, exc)
-            cache.unlink(missing_ok=True)
-    from ..model import load_checkpoint
-
-    net, own, _ = load_checkpoint(path)
-    charset = _choose_charset(charlist, own, net.config.num_classes, path)
-    # torch's thread count is process-wide: change it only when the caller asked.
-    engine = checkpoint_backend(net, backend, str(path), device,
-                                asked if backend == "torch" else threads, streams, precision,
-                                charset=own, cache=cache)
-    return engine, charset, asdict(net.config)
 
 
 def plan_batches(widths: Sequence[int], batch_size: int, max_columns: int,
@@ -508,24 +376,6 @@ def plan_batches(widths: Sequence[int], batch_size: int, max_columns: int,
 
 def _loader(path: str | Path) -> Callable[[], np.ndarray]:
     return lambda: read_gray(path)
-
-
-def _choose_charset(charlist: str | Path | None, own: Charset | None,
-                    num_classes: int | None, model: Path) -> Charset:
-    """--charlist, else the model's own charset, else GNHK; it must fit the class count (the
-    reference demo's check: len(charlist) + 1 == classes)."""
-    if charlist is not None:
-        charset, origin, hint = Charset.load(charlist), f"charlist {charlist}", ""
-    elif own is not None:
-        charset, origin, hint = own, "the model's own charset", ""
-    else:
-        charset, origin = Charset.gnhk(), "the default GNHK charlist"
-        hint = " (give the model's charlist with --charlist)"
-    if num_classes is not None and charset.num_classes != num_classes:
-        raise CharsetError(f"{origin} has {len(charset)} symbols, {charset.num_classes} classes "
-                           f"with the blank, but the model {model} has {num_classes} classes"
-                           + hint)
-    return charset
 
 
 def _result(name: str, decoded: DecodedLine, line: Line, stride: float,

@@ -27,7 +27,7 @@ import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from importlib.resources import files
 from pathlib import PurePath
 from typing import Annotated
@@ -47,10 +47,12 @@ except ModuleNotFoundError as exc:  # the serve extra is not installed: say how 
     raise as_missing_extra(exc, "the HTTP service") from None
 
 from ..errors import BackendStalled, DatasetError, ImageError
-from ..pages.layout import Layout, parse_layout
-from ..pages.reader import PageResult, detect_lines, read_lines
+from ..pages.layout import Layout, parse_layout, render_page
+from ..pages.reader import detect_lines, read_lines
 from ..preprocess import decode_image
-from ..runtime.recognizer import LineResult, Recognizer
+from ..results import LineResult, PageResult
+from ..runtime.recognizer import Recognizer
+from ..runtime.spec import ReaderSpec
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +69,10 @@ XML_MEDIA = "application/xml"
 
 @dataclass
 class ServeConfig:
-    """How the service runs; the defaults are the ``inkreader serve`` defaults."""
+    """How the service runs; the defaults are the ``inkreader serve`` defaults. ``reader``:
+    the model and decoding (``ReaderSpec``); ``batch_size`` is also its lines per request."""
 
-    model: str | None = None
-    backend: str = "auto"
+    reader: ReaderSpec = field(default_factory=ReaderSpec)
     max_upload_mb: float = 20.0
     max_pixels: int = 40_000_000
     workers: int = 2
@@ -208,8 +210,8 @@ class Service:
 
     def __init__(self, config: ServeConfig, recognizer: Recognizer | None = None):
         self.config = config
-        self.rec = recognizer or Recognizer.load(config.model, backend=config.backend,
-                                                 batch_size=config.batch_size)
+        self.rec = recognizer or replace(config.reader,
+                                         batch_size=config.batch_size).recognizer()
         self.pool = ThreadPoolExecutor(max(1, config.workers), thread_name_prefix="serve")
         self.capacity = max(1, config.workers) + max(0, config.queue)
         self.active = 0
@@ -355,7 +357,7 @@ def create_app(config: ServeConfig | None = None, recognizer: Recognizer | None 
                                               given)
             if format == "json":
                 return page.to_json()
-            return Response(page.render(format), media_type=XML_MEDIA)
+            return Response(render_page(page, format), media_type=XML_MEDIA)
         finally:
             service.active -= 1
 

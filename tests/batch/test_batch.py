@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from inkreader.batch.run import ReadSpec, guess_kind, run_batch
+from inkreader.batch.run import BatchSpec, guess_kind, run_batch
 from inkreader.batch.store import Store
 from inkreader.cli import main
 from inkreader.decode.options import GREEDY
+from inkreader.runtime.spec import ReaderSpec
 
 from ..conftest import SHARED
 
@@ -99,7 +100,8 @@ def test_a_killed_worker_loses_nothing(cluster, tmp_path):
             client.restart_workers([busy[0]])  # Dask's own API: kill and restart its process
             killed.append(busy[0])
 
-    summary = run_batch([tmp_path / "src"], tmp_path / "out.store", ReadSpec(decoding=GREEDY),
+    spec = BatchSpec(ReaderSpec(decoding=GREEDY))
+    summary = run_batch([tmp_path / "src"], tmp_path / "out.store", spec,
                         DaskEngine(c.scheduler_address), task_size=1,
                         on_commit=kill_a_busy_worker)
     assert killed, "no worker was busy after the first commit"
@@ -198,7 +200,8 @@ def test_bad_input_is_a_clear_error_or_an_error_record(tmp_path, capsys):
 
     assert main(["batch", str(src), *base[:-1]]) == 2  # another decoding (the default): refused
     assert "holds results read with another decoding" in capsys.readouterr().err
-    with Store.open(store, ReadSpec(decoding=GREEDY).reading()):  # another run holds it
+    greedy = BatchSpec(ReaderSpec(decoding=GREEDY))
+    with Store.open(store, greedy.reading()):  # another run holds it
         assert main(["batch", str(src), *base]) == 2
     assert "another inkreader batch run is writing" in capsys.readouterr().err
 

@@ -17,7 +17,8 @@ from inkreader.decode.options import GREEDY, DecodingOptions
 from inkreader.errors import InkreaderError
 from inkreader.pages.draw import COLOURS, draw_line, draw_outputs, save_drawing
 from inkreader.preprocess import Line
-from inkreader.runtime.recognizer import CharResult, LineResult, Recognizer, _result
+from inkreader.results import CharResult, LineResult
+from inkreader.runtime.recognizer import Recognizer, _result
 
 from ..conftest import HOOKER_TSV, SAMPLE_LINE
 

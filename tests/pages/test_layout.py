@@ -10,11 +10,12 @@ from lxml import etree
 from inkreader import cli
 from inkreader.data.pagexml import read_page_xml
 from inkreader.pages.alto import ALTO_4, line_words, to_alto
-from inkreader.pages.layout import LayoutError, read_layout, read_layout_files
-from inkreader.pages.reader import PageLine, PageResult, read_pages
+from inkreader.pages.layout import LayoutError, read_layout, read_layout_files, render_page
+from inkreader.pages.reader import read_pages
 from inkreader.pages.schemas import validate
 from inkreader.pages.writer import PAGE_2019, to_pagexml
-from inkreader.runtime.recognizer import CharResult, Recognizer
+from inkreader.results import CharResult, PageLine, PageResult
+from inkreader.runtime.recognizer import Recognizer
 
 from .test_pages import PAGES, SHORT_PAGE, _result, synthetic_page
 
@@ -84,7 +85,7 @@ def test_alto_words_carry_word_and_character_confidences():
 def test_round_trip_ours_out_ours_in_keeps_every_line_and_text(tmp_path, fmt):
     page = _with_chars()
     xml = tmp_path / f"page.{fmt}.xml"
-    xml.write_bytes(page.render(fmt))
+    xml.write_bytes(render_page(page, fmt))
     back = read_page_xml(xml)  # the dataset reader: lines with text
     assert [(s.id.split("__")[1], s.text, list(s.polygon)) for s in back] == [
         (ln.id, ln.text, ln.polygon) for ln in page.lines if ln.error is None]
@@ -125,7 +126,7 @@ def test_reading_the_gold_layout_matches_reading_the_gold_polygons(rec):
 def test_filled_layout_keeps_the_file_and_adds_texts(rec, tmp_path):
     xml = PAGES / "JDH_2_16_145_001.xml"
     [page] = read_layout_files(rec, [xml])
-    out = etree.fromstring(page.render("pagexml"))
+    out = etree.fromstring(render_page(page, "pagexml"))
     before = etree.parse(str(xml)).getroot()
     assert out.tag == before.tag  # still PAGE 2013, as given
     lines_out, lines_in = list(out.iter("{*}TextLine")), list(before.iter("{*}TextLine"))
@@ -220,4 +221,4 @@ def test_api_reads_a_layout_beside_images():
     assert [ln.id for ln in page.lines] == [e.get("id") for e in
                                             etree.parse(str(xml)).iter("{*}TextLine")]
     assert reader.read_page(xml).text == page.text
-    assert validate(page.render("alto"), "alto") == []
+    assert validate(render_page(page, "alto"), "alto") == []

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from inkreader.decode.options import GREEDY, DecodingOptions
-from inkreader.pages.reader import PageLine, PageResult, read_lines
+from inkreader.pages.reader import read_lines
 from inkreader.preprocess import has_ink, read_gray
+from inkreader.results import PageLine, PageResult
 from inkreader.runtime.recognizer import Recognizer
 
 from ..conftest import HOOKER_TSV, SAMPLE_LINE

@@ -9,13 +9,16 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from inkreader.charset import Charset
+from inkreader.decode.greedy import GreedyDecoder
 from inkreader.errors import BackendStalled, InkreaderError
 from inkreader.runtime.backends import Backend
+from inkreader.runtime.loading import LoadedModel
 from inkreader.runtime.recognizer import STALL_ENV, Recognizer, stall_seconds_default
 
 from ..conftest import ROOT, SAMPLE_LINE
@@ -46,8 +49,9 @@ def _lines(n: int) -> list[np.ndarray]:
 
 
 def _recognizer(backend: Backend, stall: float) -> Recognizer:
-    return Recognizer(backend, Charset.gnhk(), height=96, fixed_width=None, batch_size=1,
-                      stall_seconds=stall)
+    charset = Charset.gnhk()
+    model = LoadedModel(Path("<stalling model>"), backend, charset, height=96, fixed_width=None)
+    return Recognizer(model, GreedyDecoder(charset), batch_size=1, stall_seconds=stall)
 
 
 def test_a_stalled_backend_ends_the_read_with_an_error_naming_it():

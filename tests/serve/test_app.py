@@ -24,7 +24,9 @@ import pytest
 
 from inkreader import cli
 from inkreader.decode.options import DecodingOptions
-from inkreader.runtime.recognizer import AUTO_BACKEND, LineResult, Recognizer
+from inkreader.results import LineResult
+from inkreader.runtime.loading import AUTO_BACKEND
+from inkreader.runtime.recognizer import Recognizer
 from inkreader.serve.app import MicroBatcher, ServeConfig, create_app
 
 from ..conftest import SHARED
