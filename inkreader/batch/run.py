@@ -27,7 +27,7 @@ from typing import Protocol
 
 from ..decode.options import DecodingOptions
 from ..errors import InkreaderError
-from ..results import PageResult
+from ..results import LineResult, PageResult
 from ..runtime.recognizer import IMAGE_SUFFIXES, Recognizer
 from ..runtime.spec import ReaderSpec
 from .store import Store
@@ -134,13 +134,13 @@ def read_task(reader: Worker, task: Sequence[ImageFile]) -> list[dict]:
     results: dict[str, dict] = {}
     for i in range(0, len(pages), PAGE_CHUNK):
         for page in read_page_files(reader.rec, pages[i:i + PAGE_CHUNK]):
-            results[page.name] = _record(page)
+            results[page.name] = _page_record(page)
     for i in range(0, len(layouts), PAGE_CHUNK):
         chunk = layouts[i:i + PAGE_CHUNK]
         for xml, page in zip(chunk, read_layout_files(reader.rec, chunk), strict=True):
-            results[xml] = {**_record(page), "page_image": page.name}
+            results[xml] = {**_page_record(page), "page_image": page.name}
     for line in reader.rec.read_paths(lines) if lines else []:
-        results[line.name] = _record(line.as_page())
+        results[line.name] = _line_record(line)
     share = (time.perf_counter() - start) / max(1, len(task))
     stamp = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     out = []
@@ -152,13 +152,22 @@ def read_task(reader: Worker, task: Sequence[ImageFile]) -> list[dict]:
     return out
 
 
-def _record(page: PageResult) -> dict:
-    """A page's record: its JSON (``results``) with its status and mean confidence; the task
-    sets the image, its own seconds and the rest."""
-    record = {k: v for k, v in page.to_json().items() if k not in ("image", "seconds")}
+def _page_record(page: PageResult) -> dict:
     confidence = page.confidence
-    return {**record, "status": "ok" if page.ok else "error",
-            "confidence": None if confidence is None else round(confidence, 4)}
+    return _record(page, None if confidence is None else round(confidence, 4))
+
+
+def _line_record(line: LineResult) -> dict:
+    """A line image as a page of one line whose outline is the whole image, with the line's
+    own confidence."""
+    return _record(line.as_page(), line.confidence)
+
+
+def _record(page: PageResult, confidence: float | None) -> dict:
+    """A record's reading: the page's JSON (``results``) with its status and ``confidence``;
+    the task adds the image, its share of the seconds and the rest."""
+    record = {k: v for k, v in page.to_json().items() if k not in ("image", "seconds")}
+    return {**record, "status": "ok" if page.ok else "error", "confidence": confidence}
 
 
 def _file_record(path: str) -> dict:
