@@ -11,9 +11,8 @@ import time
 import numpy as np
 import pytest
 
+from bench.stress_first_calls import stress
 from inkreader.runtime.backends import Backend
-
-from ..stress_first_calls import stress
 
 CLASSES = 95  # the GNHK charset and the blank
 
@@ -76,7 +75,7 @@ def test_the_first_call_runs_alone_and_later_calls_in_parallel():
 @pytest.mark.slow
 def test_fresh_processes_read_from_threads_beside_a_busy_loop_without_hanging():
     # 2 fresh processes per backend and mode (9 with the first, uncounted one), ~20 s on one
-    # core; tests/stress_first_calls.py --runs 100 is the thorough run (docs/shared-cpu.md).
+    # core; bench/stress_first_calls.py --runs 100 is the thorough run (docs/shared-cpu.md).
     counts = stress(runs=2, backends=["openvino", "onnx"], modes=["read", "barrier"],
                     threads=3, idle=30, limit=300, busy=1, cpus=None, log=lambda _msg: None)
     assert counts == {key: {"ok": 2, "hung": 0, "slow": 0, "failed": 0} for key in

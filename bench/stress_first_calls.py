@@ -15,7 +15,7 @@ as slow. Each process reads a small batch of real Hooker lines:
 - ``barrier``: ``backend.run`` called from several threads released together by a barrier
   (the sharpest form of the race).
 
-    python tests/stress_first_calls.py --runs 100 --backends openvino onnx --busy 1 --pin 1
+    python bench/stress_first_calls.py --runs 100 --backends openvino onnx --busy 1 --pin 1
 
 Exit status 1 if any run hung, was slow or failed. tests/runtime/test_first_calls.py runs a few of
 these in CI.
