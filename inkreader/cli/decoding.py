@@ -84,7 +84,7 @@ def probability(text: str) -> float | str:
 def decoding_options(args) -> DecodingOptions | None:
     """The ``DecodingOptions`` the parsed command line asks for; None when it asks for no
     decoding (``--tta`` alone included: the reader's ``tta`` adds it to any decoding), and the
-    reader then takes the default for its model (``runtime.recognizer.decoding_for``). Beam
+    reader then takes the default for its model (``LoadedModel.default_decoding``). Beam
     options ask for the beam search even on the reference contract."""
     given = {name: getattr(args, name, None) for name in BEAM_OPTIONS}
     given = {k: v for k, v in given.items() if v is not None}

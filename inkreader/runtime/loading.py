@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from ..charset import Charset
+from ..decode.options import DecodingOptions, default_decoding
 from ..errors import CharsetError, ModelError
 from ..paths import resolve_model_path
 from ..preprocess import AS_IS, FIXED_WIDTH, HEIGHT, X_SCALE_RANGE, Reading
@@ -69,6 +70,12 @@ class LoadedModel:
         """The reference contract: a fixed input width (asked for, or the model's own) or a
         charlist from outside the model."""
         return bool(self.fixed_width or self.backend.static_width or self.foreign_charset)
+
+    def default_decoding(self, designated: bool = False) -> DecodingOptions:
+        """The decoding when none is asked for: the reference demo's greedy decoding on the
+        reference contract (``reference``, or ``designated`` characters), else the tuned beam
+        search (``decode.options.default_decoding``). The one place this rule is decided."""
+        return default_decoding(self.reference or designated)
 
 
 def open_model(model: str | Path | None = None, backend: str = "auto", device: str = "CPU",

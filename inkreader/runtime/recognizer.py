@@ -32,7 +32,7 @@ import numpy as np
 
 from ..charset import Charset
 from ..decode.greedy import DecodedLine, Decoder, Designated, log_softmax
-from ..decode.options import DecodingOptions, default_decoding
+from ..decode.options import DecodingOptions
 from ..errors import BackendStalled, CharsetError, ImageError, InkreaderError, ModelError
 from ..preprocess import (
     CNN_CONTEXT,
@@ -130,7 +130,7 @@ class Recognizer:
                             charlist)
         if decoder is not None:
             return cls(loaded, decoder, batch_size=batch_size, stall_seconds=stall_seconds)
-        decoding = decoding or decoding_for(loaded, designated)
+        decoding = decoding or loaded.default_decoding(designated is not None)
         if tta:
             decoding = decoding.with_(tta=True)
         return cls(loaded, decoding.decoder(loaded.charset, designated), batch_size=batch_size,
@@ -329,14 +329,6 @@ class Recognizer:
             return resized_width(h, w, self.height, self.reading.x_scale)
         except Exception:
             return 0
-
-
-def decoding_for(model: LoadedModel, designated: Designated | None = None) -> DecodingOptions:
-    """The decoding when none is asked for: the reference demo's greedy decoding on the
-    reference contract (a fixed input width, a foreign charlist, designated characters), else
-    the tuned beam search (``decode.options.default_decoding``). The one place this rule is
-    decided."""
-    return default_decoding(model.reference or designated is not None)
 
 
 def stall_seconds_default() -> float:

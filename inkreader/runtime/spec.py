@@ -18,7 +18,7 @@ class ReaderSpec:
     ``backend``: "auto", "openvino", "onnx" or "torch"; ``threads``: the cores it may use
     (default: all); ``decoding``: a ``DecodingOptions`` (None: the default for the model, the
     tuned beam search with the shipped LM and word list, or greedy decoding on the reference
-    contract: ``runtime.recognizer.decoding_for``); ``tta``: test-time augmentation with any
+    contract: ``LoadedModel.default_decoding``); ``tta``: test-time augmentation with any
     decoding. The reference demo's options: ``device`` (OpenVINO's), ``fixed_width`` (pad every
     line to the reference's width), ``charlist`` (a charset file instead of the model's own),
     ``designated`` (a file of the allowed characters, chosen among each frame's ``top_k``);

@@ -74,7 +74,7 @@ def test_the_command_line_builds_the_same_value():
     assert decoding_options(parse("--greedy")) == GREEDY
     assert decoding_options(parse("--greedy", "--tta")) == GREEDY.with_(tta=True)
     # a beam option asks for the beam (also on the reference contract, where the default is
-    # greedy: runtime.recognizer.decoding_for)
+    # greedy: runtime.loading.LoadedModel.default_decoding)
     assert decoding_options(parse("--lm", "default")) == DecodingOptions()
     got = decoding_options(parse("--lm", "none", "--lexicon", "none", "--beam-width", "4",
                                  "--lm-weight", "0.5", "--blank-penalty", "1",
