@@ -34,8 +34,9 @@ from python_beam import BeamDecoder as PythonBeamDecoder
 
 from inkreader.decode.greedy import GreedyDecoder
 from inkreader.decode.lexicon import Lexicon
-from inkreader.decode.lm import CharLM, resolve_lm_path
+from inkreader.decode.lm import resolve_lm_path
 from inkreader.decode.options import GREEDY, DecodingOptions
+from inkreader.lmbuild.arpa import CharLM
 from inkreader.metrics import ErrorRates
 from inkreader.runtime.recognizer import Recognizer
 
@@ -320,8 +321,8 @@ def frames_table(charset, options: DecodingOptions,
                  sets: list[tuple[list, list[str]]]) -> None:
     """Val CER and decoding time of ``options`` with each frame-pruning threshold, and the
     share of frames the search still reads in full and as blank only (decode/frames.py)."""
+    from inkreader.decode.base import log_softmax
     from inkreader.decode.frames import kept_frames
-    from inkreader.decode.greedy import log_softmax
 
     logps = [log_softmax(x) for logits, _ in sets for x in logits if x is not None]
     frames = sum(len(x) for x in logps)

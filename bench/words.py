@@ -29,13 +29,13 @@ import numpy as np
 from decoding import machine, measure
 
 from inkreader.data.pagexml import PageImages, line_image
-from inkreader.decode.greedy import GreedyDecoder
-from inkreader.decode.options import GREEDY, DecodingOptions
-from inkreader.decode.words import (
+from inkreader.decode.defaults import (
     DEFAULT_UNK_SCORE,
     DEFAULT_WORD_LM_WEIGHT,
     DEFAULT_WORD_SCORE,
 )
+from inkreader.decode.greedy import GreedyDecoder
+from inkreader.decode.options import GREEDY, DecodingOptions
 from inkreader.evaluation.evaluate import load_lines
 from inkreader.paths import resolve_model_path
 from inkreader.runtime.recognizer import Recognizer

@@ -63,7 +63,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..decode.greedy import Designated
+    from ..decode.base import Designated
     from ..preprocess import quiet_opencv
 
     quiet_opencv()

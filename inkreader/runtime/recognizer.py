@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from ..charset import Charset
-from ..decode.greedy import DecodedLine, Decoder, Designated, GreedyDecoder, log_softmax
+from ..decode.base import DecodedLine, Decoder, Designated, log_softmax
+from ..decode.greedy import GreedyDecoder
 from ..decode.options import GREEDY, DecodingOptions, default_decoding
 from ..errors import BackendStalled, CharsetError, ImageError, InkreaderError, ModelError
 from ..paths import resolve_model_path

@@ -25,7 +25,8 @@ from rapidfuzz.distance import Levenshtein
 from ..charset import Charset
 from ..data.datasets import ctc_feasible
 from ..data.sample import LineSample
-from ..decode.greedy import aligned_spans, ctc_align, greedy_decode
+from ..decode.base import aligned_spans, ctc_align
+from ..decode.greedy import greedy_decode
 from ..errors import DatasetError
 from ..preprocess import HEIGHT, read_gray, resize_to_height
 from ..train.augment import paper_level
