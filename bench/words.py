@@ -46,7 +46,7 @@ WEIGHTS = (0.25, 0.5, 0.75)
 WORD_SCORES = (0.0, 1.0, 2.0)
 UNK_SCORES = (-math.inf, -5.0, -2.0, 0.0)
 # the word ends of the trie tried by --designs: none (a word may touch the next one), a space
-# only, a space or punctuation (words.WORD_ENDS)
+# only, a space or punctuation (defaults.WORD_ENDS)
 DESIGNS = ("", " ", " ,.-;:")
 
 

@@ -29,6 +29,10 @@ DEFAULT_WORD_SCORE = 1.0  # natural-log bonus of each word (offsets the LM's cos
 DEFAULT_UNK_SCORE = -2.0  # score of a prefix of a listed word read as a word (-inf: never)
 DEFAULT_SPACE_SCORE = 0.0  # natural-log score of each space (flashlight's sil_score)
 WORD_BEAM_THRESHOLD = 25.0  # hypotheses this far (log units) below a frame's best are dropped
+# A listed word ends with one of these (each spelling once per end): the word is complete, and
+# scored, when its end is read; a line's last word is ended by a space frame added after it.
+# Chosen among the trie designs on Hooker val (docs/decoding.md, "Which trie").
+WORD_ENDS = " ,.-;:"
 
 # The shipped line confidence (one of ``base.LINE_CONFIDENCES``): the geometric mean of the
 # characters' posteriors ranks the Hooker val lines by their CER best of the four, tied with

@@ -44,13 +44,11 @@ from .defaults import (
     DEFAULT_WORD_SCORE,
     LINE_CONFIDENCE,
     WORD_BEAM_THRESHOLD,
+    WORD_ENDS,
 )
 from .lexicon import Lexicon, is_word_char
 from .lm import LMError
 
-# A listed word ends with one of these (each spelling once per end): the word is complete, and
-# scored, when its end is read; a line's last word is ended by a space frame added after it.
-WORD_ENDS = " ,.-;:"
 UNK = "<unk>"
 
 
