@@ -1,6 +1,5 @@
 """The decoders on the Hooker test split: greedy, the beam search (flashlight-text + KenLM) without
-and with the character LM and the word list, and with ``--compare`` the hand-written Python
-beam search that it replaced (``bench/python_beam.py``): CER, WER, decoding time per line.
+and with the character LM and the word list: CER, WER, decoding time per line.
 
 The model runs once per line (through the Recognizer, one line at a time, so every decoder
 sees exactly the logits ``inkreader read`` would); the decoders then run on those logits and
@@ -12,7 +11,7 @@ chosen values in ``inkreader/decode/defaults.py`` (the one place the defaults li
 ``--tta`` also reads every line as ``--tta`` does (shifted up and down, mean log-posteriors).
 Run from the repository root on a core of its own:
 
-    taskset -c 1 .venv/bin/python bench/decoding.py --tune --compare --write-doc docs/decoding.md
+    taskset -c 1 .venv/bin/python bench/decoding.py --tune --write-doc docs/decoding.md
 
 ``--compare-lms A B ...`` only reads the val split, with the default beam and each LM in turn
 (choosing an LM without the test split). ``--lines N`` reads only the first N lines of each
@@ -30,11 +29,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from python_beam import BeamDecoder as PythonBeamDecoder
 
 from inkreader.decode.greedy import GreedyDecoder
-from inkreader.decode.lexicon import Lexicon
-from inkreader.decode.lm import CharLM, resolve_lm_path
 from inkreader.decode.options import GREEDY, DecodingOptions
 from inkreader.metrics import ErrorRates
 from inkreader.runtime.recognizer import Recognizer
@@ -48,8 +44,6 @@ PENALTIES = (3.0, 5.0, 8.0)
 WIDTHS, TOKEN_BEAMS, THRESHOLDS = (32, 48, 64), (6, 8), (8.0, 25.0)
 # the frame pruning table (--frames): None searches every frame in full
 SURE_BLANKS = (None, 0.9999, 0.999, 0.99, 0.9)
-# the hand-written decoder's own tuned values (docs/decoding.md, sessions 5-12)
-PYTHON_WEIGHT, PYTHON_BONUS, PYTHON_PENALTY = 0.75, 2.0, 5.0
 
 
 class _Capture:
@@ -253,23 +247,6 @@ def compare_lms(rec: Recognizer, args, options: DecodingOptions) -> None:
           f"`python bench/decoding.py {' '.join(sys.argv[1:])}`")
 
 
-def python_rows(charset, args, options: DecodingOptions) -> list[tuple[str, object]]:
-    """The hand-written decoder that flashlight-text replaced, at its own tuned weights and at
-    the width of the flashlight beam measured beside it."""
-    lm = CharLM.load(resolve_lm_path(options.lm or "default"))
-    name = f"hand-written beam {options.beam_width} + LM (weight {PYTHON_WEIGHT}, bonus " \
-        f"{PYTHON_BONUS})"
-    rows = [(name, PythonBeamDecoder(charset, options.beam_width, lm=lm,
-                                     lm_weight=PYTHON_WEIGHT, bonus=PYTHON_BONUS))]
-    if options.lexicon:
-        rows.append((f"{name} + word list (penalty {PYTHON_PENALTY})",
-                     PythonBeamDecoder(charset, options.beam_width, lm=lm,
-                                       lm_weight=PYTHON_WEIGHT, bonus=PYTHON_BONUS,
-                                       lexicon=Lexicon.load(options.lexicon),
-                                       oov_penalty=PYTHON_PENALTY)))
-    return rows
-
-
 def decoders(charset, options: DecodingOptions) -> list[tuple[str, object]]:
     """(row name, decoder): greedy, the beam without LM, with the LM, with LM + word list."""
     beam = f"beam {options.beam_width}/{options.token_beam} (threshold {options.beam_threshold:g}" \
@@ -299,13 +276,10 @@ def extra_rows(charset, options: DecodingOptions, lms: list[str]) -> list[tuple[
 def val_table(charset, options: DecodingOptions, args,
               sets: list[tuple[list, list[str]]]) -> None:
     """Val CER and decoding time of the tuned beam at other widths x token beams x frame
-    thresholds (the speed the default pays for its CER), and with ``--compare`` of the
-    hand-written search."""
+    thresholds (the speed the default pays for its CER)."""
     rows = [(f"beam {w}/{k}, threshold {t:g}, LM + word list as tuned",
              options.with_(beam_width=w, token_beam=k, beam_threshold=t).decoder(charset))
             for w in WIDTHS for k in TOKEN_BEAMS for t in THRESHOLDS]
-    if args.compare:
-        rows += python_rows(charset, args, options)
     print("| decoder (val) | Hooker CER % | IAM-OnDB CER % | mean % | decoding CPU ms / line |\n"
           "|---|---|---|---|---|")
     for name, dec in rows:
@@ -320,8 +294,8 @@ def frames_table(charset, options: DecodingOptions,
                  sets: list[tuple[list, list[str]]]) -> None:
     """Val CER and decoding time of ``options`` with each frame-pruning threshold, and the
     share of frames the search still reads in full and as blank only (decode/frames.py)."""
+    from inkreader.decode.base import log_softmax
     from inkreader.decode.frames import kept_frames
-    from inkreader.decode.greedy import log_softmax
 
     logps = [log_softmax(x) for logits, _ in sets for x in logits if x is not None]
     frames = sum(len(x) for x in logps)
@@ -358,8 +332,6 @@ def main() -> None:
     ap.add_argument("--lm-weight", type=float, default=d.lm_weight)
     ap.add_argument("--blank-penalty", type=float, default=d.blank_penalty)
     ap.add_argument("--penalty", type=float, default=d.lexicon_penalty)
-    ap.add_argument("--compare", action="store_true",
-                    help="add the hand-written Python beam search (bench/python_beam.py)")
     ap.add_argument("--tta", action="store_true", help="also measure reading with --tta")
     ap.add_argument("--lines", type=int, help="only the first N lines of each split (smoke)")
     ap.add_argument("--cache", type=Path,
@@ -402,8 +374,6 @@ def main() -> None:
     logits, infer = collect_logits(rec, test)
     labels = [t for _, t in test]
     chosen = decoders(rec.charset, options) + extra_rows(rec.charset, options, args.also_lm)
-    if args.compare:
-        chosen += python_rows(rec.charset, args, options)
     rows = [(name, *measure(dec, logits, labels)) for name, dec in chosen]
     if args.tta:
         tta_rec = Recognizer.load(args.model, backend=args.backend, threads=1,

@@ -1,7 +1,7 @@
 """Is the line confidence informative? Confidence against measured CER on the Hooker val split.
 
 For every line: the greedy reading, its CER, and each candidate line confidence of
-``inkreader.decode.greedy.LINE_CONFIDENCES`` (min / mean / geometric mean of the characters'
+``inkreader.decode.base.LINE_CONFIDENCES`` (min / mean / geometric mean of the characters'
 posteriors, and the geometric mean of the path's frame posteriors). Prints, as markdown:
 1. each candidate's Spearman correlation with the line CER and its AUROC for "the line has an
    error" (the candidate that ranks lines best is the one to ship);
@@ -26,7 +26,9 @@ import numpy as np
 from decoding import HOOKER, collect_logits, machine, split_lines, write_doc
 from scipy.stats import spearmanr
 
-from inkreader.decode.greedy import LINE_CONFIDENCE, LINE_CONFIDENCES, GreedyDecoder
+from inkreader.decode.base import LINE_CONFIDENCES
+from inkreader.decode.defaults import LINE_CONFIDENCE
+from inkreader.decode.greedy import GreedyDecoder
 from inkreader.metrics import ErrorRates, char_distance
 from inkreader.runtime.recognizer import Recognizer
 

@@ -29,13 +29,13 @@ import numpy as np
 from decoding import machine, measure
 
 from inkreader.data.pagexml import PageImages, line_image
-from inkreader.decode.greedy import GreedyDecoder
-from inkreader.decode.options import GREEDY, DecodingOptions
-from inkreader.decode.words import (
+from inkreader.decode.defaults import (
     DEFAULT_UNK_SCORE,
     DEFAULT_WORD_LM_WEIGHT,
     DEFAULT_WORD_SCORE,
 )
+from inkreader.decode.greedy import GreedyDecoder
+from inkreader.decode.options import GREEDY, DecodingOptions
 from inkreader.evaluation.evaluate import load_lines
 from inkreader.paths import resolve_model_path
 from inkreader.runtime.recognizer import Recognizer
@@ -46,7 +46,7 @@ WEIGHTS = (0.25, 0.5, 0.75)
 WORD_SCORES = (0.0, 1.0, 2.0)
 UNK_SCORES = (-math.inf, -5.0, -2.0, 0.0)
 # the word ends of the trie tried by --designs: none (a word may touch the next one), a space
-# only, a space or punctuation (words.WORD_ENDS)
+# only, a space or punctuation (defaults.WORD_ENDS)
 DESIGNS = ("", " ", " ,.-;:")
 
 

@@ -25,7 +25,7 @@ STRIDE = 8  # three 2x2 max-pools: one output frame per 8 input columns
 # Paper added after every line read at variable width (edge values, 16 frames): the backward
 # LSTMs start on it instead of on the last stroke. Training batches pad most lines to a wider
 # neighbour, so a line read alone, flush to its last column, was read worse than in a batch
-# (docs/decoding.md has the measurement).
+# (docs/preprocessing.md has the measurement).
 TAIL_MARGIN = 128
 # Columns of a line's own edge after its padded width in a batch read with the lines' widths:
 # the network's convolutions reach 23 columns past a frame's own 8 (3x3 convs: 1 + 2 + 4 at
@@ -49,7 +49,7 @@ DESLANT_SHEARS = np.round(np.arange(-0.6, 1.2001, 0.05), 2)
 # quantiles of its ink (Otsu, counted row by row), widened above and below by BAND_PAD of the
 # band's height, before it is resized to height 96; the letters then fill the rows whatever
 # paper the crop kept above and below them (a median Hooker line keeps 85 % of its height, its
-# letters 1.17 times larger: docs/decoding.md, "The ink band"). A line whose ink is under
+# letters 1.17 times larger: docs/preprocessing.md, "The ink band"). A line whose ink is under
 # BAND_MIN_INK of its pixels is kept whole.
 # No ink, no text (``has_ink``): a line is read only if at least INK_MIN_PIXELS of its pixels
 # at height 96 (after a 3x3 median filter, which removes pixel noise and specks) are darker

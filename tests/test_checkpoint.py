@@ -11,10 +11,10 @@ import torch
 
 from inkreader.charset import Charset
 from inkreader.checkpoint import MODEL_VERSION, RUN_VERSION
+from inkreader.degrade.augment import AugmentConfig
 from inkreader.errors import InkreaderError, ModelError
 from inkreader.model import ModelConfig, load_checkpoint, save_checkpoint
 from inkreader.paths import resolve_model_path
-from inkreader.train.augment import AugmentConfig
 from inkreader.train.run import Run
 
 from .test_model import busy_model

@@ -25,8 +25,8 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from ..data.datasets import FORBIDDEN_SPLITS
     from ..errors import DatasetError, ModelError
-    from ..export.quantize import FORBIDDEN_SPLITS
     from ..model import save_checkpoint
     from ..train.average import average_checkpoints, recompute_batchnorm
     from ..train.config import DataSource, TrainConfig

@@ -13,9 +13,11 @@ from ..decode.defaults import (
     DEFAULT_LM_WEIGHT,
     DEFAULT_SURE_BLANK,
     DEFAULT_TOKEN_BEAM,
+    DEFAULT_UNK_SCORE,
+    DEFAULT_WORD_LM_WEIGHT,
+    DEFAULT_WORD_SCORE,
 )
 from ..decode.options import GREEDY, DecodingOptions
-from ..decode.words import DEFAULT_UNK_SCORE, DEFAULT_WORD_LM_WEIGHT, DEFAULT_WORD_SCORE
 from ..errors import InkreaderError
 
 # The beam options: given on the command line, they ask for the beam search even on the

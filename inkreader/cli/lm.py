@@ -80,7 +80,8 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from ..charset import Charset
-    from ..decode.lm import LMError, build_lm
+    from ..decode.lm import LMError
+    from ..lmbuild.estimate import build_lm
     from ..synth.text import clean_lines, load_text
 
     out = Path(args.out)
@@ -118,7 +119,7 @@ def run(args) -> int:
 
 def report_perplexity(spec: str, models: dict) -> None:
     from ..charset import Charset
-    from ..decode.lm import perplexity
+    from ..lmbuild.arpa import perplexity
     from ..synth.text import clean_lines, load_text
 
     held, _ = clean_lines(load_text(spec, "val"), Charset.gnhk())
@@ -129,7 +130,9 @@ def report_perplexity(spec: str, models: dict) -> None:
 
 
 def mix(args, out: Path) -> int:
-    from ..decode.lm import CharLM, LMError, mix_lms, resolve_lm_path
+    from ..decode.lm import LMError, resolve_lm_path
+    from ..lmbuild.arpa import CharLM
+    from ..lmbuild.estimate import mix_lms
 
     if len(args.weights) != len(args.models):
         raise LMError(f"{len(args.models)} LMs but {len(args.weights)} --weights")

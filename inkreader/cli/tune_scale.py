@@ -1,6 +1,6 @@
 """``inkreader tune-scale MODEL DATASET --split val --out FILE``: choose the horizontal scale a
 model reads lines at (``x_scale``) on a validation split, and write a copy of the checkpoint
-that carries it (docs/decoding.md)."""
+that carries it (docs/preprocessing.md)."""
 
 from __future__ import annotations
 

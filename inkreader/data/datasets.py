@@ -27,6 +27,10 @@ from .sample import LineSample
 
 log = logging.getLogger(__name__)
 
+# Splits nothing may be tuned on (INT8 calibration, the horizontal scale, BatchNorm statistics):
+# they hold the lines the model is measured on.
+FORBIDDEN_SPLITS = frozenset({"test"})
+
 
 def load_gt_file(path: Path) -> list[LineSample]:
     """The reference's ``<split>_img_id_gt.txt``: ``file,text`` split at the first comma."""

@@ -40,7 +40,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".jp2", ".bmp", ".we
 # lines cut here look like the lines the models were trained on.
 LINE_PAD = 4
 PAPER_PERCENTILE = 90
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True)
+PARSER = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True)
 
 Polygon = tuple[tuple[int, int], ...]
 
@@ -68,19 +68,19 @@ class PageFolder:
     errors: list[str] = field(default_factory=list)
 
 
-def _local(tag: object) -> str:
+def local_name(tag: object) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
 
 
-def _children(el: etree._Element, name: str) -> list[etree._Element]:
-    return [c for c in el if _local(c.tag) == name]
+def children(el: etree._Element, name: str) -> list[etree._Element]:
+    return [c for c in el if local_name(c.tag) == name]
 
 
-def _descendants(el: etree._Element, name: str) -> list[etree._Element]:
-    return [c for c in el.iter() if _local(c.tag) == name]
+def descendants(el: etree._Element, name: str) -> list[etree._Element]:
+    return [c for c in el.iter() if local_name(c.tag) == name]
 
 
-def _points(text: str, where: str) -> Polygon:
+def parse_points(text: str, where: str) -> Polygon:
     """"x,y x,y ..." (PAGE) or "x y x y ..." / "x,y x,y" (ALTO) -> integer points."""
     nums = re.split(r"[\s,]+", text.strip())
     try:
@@ -93,52 +93,52 @@ def _points(text: str, where: str) -> Polygon:
 
 
 def _page_text(line: etree._Element) -> str:
-    equivs = _children(line, "TextEquiv")
+    equivs = children(line, "TextEquiv")
     if equivs:
         best = min(equivs, key=lambda e: int(e.get("index", "0") or 0))
-        unicode = _children(best, "Unicode")
+        unicode = children(best, "Unicode")
         return (unicode[0].text or "").strip() if unicode else ""
-    words = [_page_text(w) for w in _children(line, "Word")]
+    words = [_page_text(w) for w in children(line, "Word")]
     return " ".join(w for w in words if w)
 
 
-def _page_polygon(line: etree._Element, where: str) -> Polygon | None:
-    coords = _children(line, "Coords")
+def page_polygon(line: etree._Element, where: str) -> Polygon | None:
+    coords = children(line, "Coords")
     if not coords:
         return None
     if coords[0].get("points"):
-        return _points(coords[0].get("points"), where)
-    pts = _children(coords[0], "Point")  # PAGE 2009
+        return parse_points(coords[0].get("points"), where)
+    pts = children(coords[0], "Point")  # PAGE 2009
     return tuple((int(p.get("x", 0)), int(p.get("y", 0))) for p in pts) or None
 
 
 _PAGE_TYPE = re.compile(r"structure\s*\{[^}]*type:\s*([^;}]+)")
 
 
-def _page_baseline(line: etree._Element, where: str) -> Polygon | None:
-    base = _children(line, "Baseline")
-    return _points(base[0].get("points"), where) if base and base[0].get("points") else None
+def page_baseline(line: etree._Element, where: str) -> Polygon | None:
+    base = children(line, "Baseline")
+    return parse_points(base[0].get("points"), where) if base and base[0].get("points") else None
 
 
 def _read_page(root: etree._Element, xml: Path) -> tuple[str | None, list[XmlLine]]:
-    page = _children(root, "Page")
+    page = children(root, "Page")
     if not page:
         raise DatasetError(f"{xml}: PAGE-XML without a Page element")
     lines = []
-    for n, line in enumerate(_descendants(page[0], "TextLine"), start=1):
+    for n, line in enumerate(descendants(page[0], "TextLine"), start=1):
         lid = line.get("id") or f"l{n}"
         where = f"{xml} line {lid}"
         kind = _PAGE_TYPE.search(line.get("custom") or "")
-        lines.append(XmlLine(lid, _page_text(line), _page_polygon(line, where),
-                              _page_baseline(line, where), kind.group(1).strip() if kind else ""))
+        lines.append(XmlLine(lid, _page_text(line), page_polygon(line, where),
+                              page_baseline(line, where), kind.group(1).strip() if kind else ""))
     return page[0].get("imageFilename"), lines
 
 
-def _alto_polygon(line: etree._Element, where: str) -> Polygon | None:
-    for shape in _children(line, "Shape"):
-        for poly in _children(shape, "Polygon"):
+def alto_polygon(line: etree._Element, where: str) -> Polygon | None:
+    for shape in children(line, "Shape"):
+        for poly in children(shape, "Polygon"):
             if poly.get("POINTS"):
-                return _points(poly.get("POINTS"), where)
+                return parse_points(poly.get("POINTS"), where)
     try:
         x, y = float(line.get("HPOS")), float(line.get("VPOS"))
         w, h = float(line.get("WIDTH")), float(line.get("HEIGHT"))
@@ -151,7 +151,7 @@ def _alto_polygon(line: etree._Element, where: str) -> Polygon | None:
 def _alto_text(line: etree._Element) -> str:
     words = []
     for el in line:
-        kind = _local(el.tag)
+        kind = local_name(el.tag)
         if kind == "String":
             words.append(el.get("CONTENT", ""))
         elif kind == "HYP" and words:  # the hyphen written at the line's end
@@ -164,7 +164,7 @@ def _alto_baseline(line: etree._Element, where: str) -> Polygon | None:
     value = (line.get("BASELINE") or "").strip()
     if not re.search(r"[\s,]", value):
         return None
-    points = _points(value, where)
+    points = parse_points(value, where)
     return points if len(points) >= 2 else None
 
 
@@ -174,22 +174,22 @@ def _alto_kind(line: etree._Element, labels: dict[str, str]) -> str:
 
 
 def _read_alto(root: etree._Element, xml: Path) -> tuple[str | None, list[XmlLine]]:
-    unit = next((u.text for u in _descendants(root, "MeasurementUnit")), None)
+    unit = next((u.text for u in descendants(root, "MeasurementUnit")), None)
     if unit and unit.strip() != "pixel":
         raise DatasetError(f"{xml}: ALTO MeasurementUnit {unit.strip()!r} is not supported "
                            "(pixel coordinates only)")
-    names = [f.text.strip() for f in _descendants(root, "fileName") if f.text and f.text.strip()]
-    labels = {t.get("ID"): t.get("LABEL") or "" for t in _descendants(root, "OtherTag")}
+    names = [f.text.strip() for f in descendants(root, "fileName") if f.text and f.text.strip()]
+    labels = {t.get("ID"): t.get("LABEL") or "" for t in descendants(root, "OtherTag")}
     lines = []
-    for n, line in enumerate(_descendants(root, "TextLine"), start=1):
+    for n, line in enumerate(descendants(root, "TextLine"), start=1):
         lid = line.get("ID") or f"l{n}"
         where = f"{xml} line {lid}"
-        lines.append(XmlLine(lid, _alto_text(line), _alto_polygon(line, where),
+        lines.append(XmlLine(lid, _alto_text(line), alto_polygon(line, where),
                               _alto_baseline(line, where), _alto_kind(line, labels)))
     return (names[0] if names else None), lines
 
 
-def _find_image(xml: Path, name: str | None) -> Path:
+def find_image(xml: Path, name: str | None) -> Path:
     """The page image of ``xml``: its named file (beside the XML, one folder up, or in a sibling
     folder such as ``jpg/`` beside ``alto/``), else the XML's stem with an image suffix; if none
     exists, the best guess (reading it will fail)."""
@@ -218,18 +218,18 @@ def read_xml_lines(xml: str | Path) -> tuple[Path, list[XmlLine]]:
     A file that cannot be parsed is a DatasetError (NotPageXml for other XML)."""
     xml = Path(xml)
     try:
-        root = etree.parse(str(xml), _PARSER).getroot()
+        root = etree.parse(str(xml), PARSER).getroot()
     except (OSError, etree.XMLSyntaxError) as exc:
         raise DatasetError(f"{xml}: not readable XML ({exc})") from None
     ns = etree.QName(root).namespace or ""
-    kind = _local(root.tag)
+    kind = local_name(root.tag)
     if kind == "PcGts" and ns.startswith(PAGE_NS):
         image_name, lines = _read_page(root, xml)
     elif kind == "alto":
         image_name, lines = _read_alto(root, xml)
     else:
         raise NotPageXml(f"{xml}: neither PAGE-XML nor ALTO (root element {kind!r})")
-    return _find_image(xml, image_name), lines
+    return find_image(xml, image_name), lines
 
 
 def read_page_xml(xml: str | Path, errors: list[str] | None = None) -> list[LineSample]:

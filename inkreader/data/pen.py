@@ -9,8 +9,8 @@ rendering varies:
 - stroke space: slant (shear), rotation, aspect, scale (the ink's core height in pixels), word
   spacing, a wavy baseline, every stroke shifted a little and every point jittered smoothly;
 - the pen: its width, and that width varying smoothly along each stroke;
-- the page: ink tone, paper texture and tone, uneven light (``inkreader.synth.paper``), blur, noise,
-  JPEG, and a share of lines passed through the reference's GNHK page binarisation.
+- the page: ink tone, paper texture and tone, uneven light (``inkreader.degrade.paper``), blur,
+  noise, JPEG, and a share of lines passed through the reference's GNHK page binarisation.
 
 The strokes of a dataset are read by ``load_strokes`` from a folder holding ``strokes.npz`` (one
 int16 ``[N, 3]`` array per line id) and ``lines.tsv`` (``id split form text``).
@@ -185,7 +185,7 @@ def render(points: np.ndarray, rng: np.random.Generator | None = None,
            style: PenStyle = PLAIN) -> np.ndarray:
     """Pen strokes ``[N, 3]`` -> grayscale (H, W) uint8 line image, dark ink on light paper.
     ``PLAIN`` (or no ``rng``) is the fixed rendering; otherwise every choice comes from ``rng``."""
-    from ..synth.paper import binarize, camera, compose
+    from ..degrade.paper import binarize, camera, compose
 
     strokes = split_strokes(points)
     varied = not style.plain and rng is not None

@@ -31,18 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..charset import BLANK, Charset
-from .defaults import (
-    DEFAULT_BEAM_THRESHOLD,
-    DEFAULT_BEAM_WIDTH,
-    DEFAULT_BLANK_PENALTY,
-    DEFAULT_LEXICON_PENALTY,
-    DEFAULT_LM_WEIGHT,
-    DEFAULT_SURE_BLANK,
-    DEFAULT_TOKEN_BEAM,
-)
-from .frames import expand_path, kept_frames, search_steps
-from .greedy import (
-    LINE_CONFIDENCE,
+from .base import (
     LINE_CONFIDENCES,
     DecodedLine,
     Designated,
@@ -53,6 +42,17 @@ from .greedy import (
     scored_line,
     softmax,
 )
+from .defaults import (
+    DEFAULT_BEAM_THRESHOLD,
+    DEFAULT_BEAM_WIDTH,
+    DEFAULT_BLANK_PENALTY,
+    DEFAULT_LEXICON_PENALTY,
+    DEFAULT_LM_WEIGHT,
+    DEFAULT_SURE_BLANK,
+    DEFAULT_TOKEN_BEAM,
+    LINE_CONFIDENCE,
+)
+from .frames import expand_path, kept_frames, search_steps
 from .lexicon import text_words
 from .lm import LMError, lm_token, resolve_lm_path
 

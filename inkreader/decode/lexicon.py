@@ -11,9 +11,8 @@ from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 
+from .defaults import DEFAULT_LEXICON_NAME
 from .lm import LMError
-
-DEFAULT_LEXICON_NAME = "english-words.txt.gz"
 
 
 def is_word_char(ch: str) -> bool:

@@ -27,8 +27,10 @@ from .defaults import (
     DEFAULT_LM_WEIGHT,
     DEFAULT_SURE_BLANK,
     DEFAULT_TOKEN_BEAM,
+    DEFAULT_UNK_SCORE,
+    DEFAULT_WORD_LM_WEIGHT,
+    DEFAULT_WORD_SCORE,
 )
-from .words import DEFAULT_UNK_SCORE, DEFAULT_WORD_LM_WEIGHT, DEFAULT_WORD_SCORE
 
 # the fields of the word-level search: left out of ``describe`` when no word LM is asked for
 WORD_FIELDS = ("word_lm", "word_lm_weight", "word_score", "unk_score", "word_letters")

@@ -33,25 +33,22 @@ from pathlib import Path
 import numpy as np
 
 from ..charset import BLANK, Charset
+from .base import Designated, inner
 from .beam import LOG_FLOOR, FlashlightSearch, collapse, quiet_stderr
-from .defaults import DEFAULT_BEAM_WIDTH, DEFAULT_TOKEN_BEAM
-from .greedy import (
+from .defaults import (
+    DEFAULT_BEAM_WIDTH,
+    DEFAULT_SPACE_SCORE,
+    DEFAULT_TOKEN_BEAM,
+    DEFAULT_UNK_SCORE,
+    DEFAULT_WORD_LM_WEIGHT,
+    DEFAULT_WORD_SCORE,
     LINE_CONFIDENCE,
-    Designated,
-    inner,
+    WORD_BEAM_THRESHOLD,
+    WORD_ENDS,
 )
 from .lexicon import Lexicon, is_word_char
 from .lm import LMError
 
-# The word decoder's settings, tuned on the Hooker val split (docs/decoding.md, "Word-level LM").
-DEFAULT_WORD_LM_WEIGHT = 0.5  # times the word LM's natural-log probability of each word
-DEFAULT_WORD_SCORE = 1.0  # natural-log bonus of each word (offsets the LM's cost per word)
-DEFAULT_UNK_SCORE = -2.0  # score of a prefix of a listed word read as a word (-inf: never)
-DEFAULT_SPACE_SCORE = 0.0  # natural-log score of each space (flashlight's sil_score)
-WORD_BEAM_THRESHOLD = 25.0  # hypotheses this far (log units) below a frame's best are dropped
-# A listed word ends with one of these (each spelling once per end): the word is complete, and
-# scored, when its end is read; a line's last word is ended by a space frame added after it.
-WORD_ENDS = " ,.-;:"
 UNK = "<unk>"
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..charset import Charset
-from ..data.datasets import load_dataset
+from ..data.datasets import FORBIDDEN_SPLITS, load_dataset
 from ..data.sample import LineSample
 from ..errors import DatasetError, ImageError, ModelError
 from ..preprocess import AS_IS, Reading
@@ -39,7 +39,6 @@ DEFAULT_CALIBRATION_LINES = 300  # NNCF's default subset size
 # model read both val sets about 5 points of CER worse than f32; with them in f32 within 0.06
 # (docs/inference.md, "INT8").
 F32_OPS = ("LSTMSequence",)
-FORBIDDEN_SPLITS = frozenset({"test"})
 QUANTIZATION_KEY = "inkreader.quantization"  # rt_info: how the IR was quantised (JSON)
 
 

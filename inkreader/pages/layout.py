@@ -70,7 +70,7 @@ def read_layout(xml: str | Path, image: str | Path | None = None) -> Layout:
     names, looked for beside it as datasets do). Raises LayoutError naming the file."""
     xml = Path(xml)
     try:
-        tree = etree.parse(str(xml), pagexml._PARSER)
+        tree = etree.parse(str(xml), pagexml.PARSER)
     except (OSError, etree.XMLSyntaxError) as exc:
         raise LayoutError(f"{xml}: not readable XML ({exc})") from None
     return _layout(tree, xml, image)
@@ -79,7 +79,7 @@ def read_layout(xml: str | Path, image: str | Path | None = None) -> Layout:
 def parse_layout(data: bytes, name: str, image: str | Path) -> Layout:
     """A layout sent as bytes (an upload named ``name``) for the page image ``image``."""
     try:
-        tree = etree.ElementTree(etree.fromstring(data, pagexml._PARSER))
+        tree = etree.ElementTree(etree.fromstring(data, pagexml.PARSER))
     except etree.XMLSyntaxError as exc:
         raise LayoutError(f"{name}: not readable XML ({exc})") from None
     return _layout(tree, Path(name), image)
@@ -87,7 +87,7 @@ def parse_layout(data: bytes, name: str, image: str | Path) -> Layout:
 
 def _layout(tree: etree._ElementTree, xml: Path, image: str | Path | None) -> Layout:
     root = tree.getroot()
-    kind = pagexml._local(root.tag)
+    kind = pagexml.local_name(root.tag)
     if kind == "PcGts" and (etree.QName(root).namespace or "").startswith(pagexml.PAGE_NS):
         name, lines = _page_lines(root, xml)
         kind = "pagexml"
@@ -99,27 +99,27 @@ def _layout(tree: etree._ElementTree, xml: Path, image: str | Path | None) -> La
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
         raise LayoutError(f"{xml}: line id {dup!r} is used more than once")
-    found = Path(image) if image is not None else pagexml._find_image(xml, name)
+    found = Path(image) if image is not None else pagexml.find_image(xml, name)
     return Layout(xml, kind, found, lines, tree)
 
 
 # --- PAGE-XML -------------------------------------------------------------------------------
 
 def _page_lines(root: etree._Element, xml: Path) -> tuple[str | None, list[PageLine]]:
-    pages = pagexml._children(root, "Page")
+    pages = pagexml.children(root, "Page")
     if not pages:
         raise LayoutError(f"{xml}: PAGE-XML without a Page element")
     page = pages[0]
-    regions = [r for r in pagexml._descendants(page, "TextRegion")
-               if pagexml._children(r, "TextLine")]
-    for r in pagexml._descendants(page, "TextRegion"):
+    regions = [r for r in pagexml.descendants(page, "TextRegion")
+               if pagexml.children(r, "TextLine")]
+    for r in pagexml.descendants(page, "TextRegion"):
         if _page_outline(r, xml, "region") is None:
             raise LayoutError(f"{xml}: region {r.get('id')!r} has no outline (Coords)")
     rank = {rid: k for k, rid in enumerate(_page_region_order(page))}
     regions.sort(key=lambda r: rank.get(r.get("id"), len(rank)))  # stable: document order
     out = []
     for block, region in enumerate(regions):
-        lines = pagexml._children(region, "TextLine")
+        lines = pagexml.children(region, "TextLine")
         keys = [_INDEX.search(ln.get("custom", "")) for ln in lines]
         if all(keys):
             lines = [ln for _, ln in sorted(zip([int(k.group(1)) for k in keys], lines,
@@ -130,13 +130,13 @@ def _page_lines(root: etree._Element, xml: Path) -> tuple[str | None, list[PageL
             if polygon is None:
                 raise LayoutError(f"{xml}: line {lid!r} has no outline (Coords with 3 points "
                                   "or more)")
-            baseline = list(pagexml._page_baseline(line, f"{xml} line {lid}") or [])
+            baseline = list(pagexml.page_baseline(line, f"{xml} line {lid}") or [])
             out.append(PageLine(lid, list(polygon), baseline, block=block))
     return page.get("imageFilename"), out
 
 
 def _page_outline(el: etree._Element, xml: Path, what: str):
-    polygon = pagexml._page_polygon(el, f"{xml} {what}")
+    polygon = pagexml.page_polygon(el, f"{xml} {what}")
     return polygon if polygon is not None and len(polygon) >= 3 else None
 
 
@@ -151,10 +151,10 @@ def _page_region_order(page: etree._Element) -> list[str]:
         for k in kids:
             if k.get("regionRef"):
                 order.append(k.get("regionRef"))
-            if "Group" in pagexml._local(k.tag):
+            if "Group" in pagexml.local_name(k.tag):
                 walk(k)
 
-    for ro in pagexml._children(page, "ReadingOrder"):
+    for ro in pagexml.children(page, "ReadingOrder"):
         walk(ro)
     return order
 
@@ -167,7 +167,7 @@ def _fill_page(root: etree._Element, result: PageResult) -> None:
         if got is not None:
             _set_equiv(line, ns, got.text if got.error is None else "", got.confidence)
     for region in root.iter(f"{{{ns}}}TextRegion"):
-        texts = [by_id[ln.get("id")] for ln in pagexml._children(region, "TextLine")
+        texts = [by_id[ln.get("id")] for ln in pagexml.children(region, "TextLine")
                  if ln.get("id") in by_id]
         if texts:
             _set_equiv(region, ns, "\n".join(t.text for t in texts if t.error is None), None)
@@ -183,36 +183,36 @@ def _set_equiv(el: etree._Element, ns: str, text: str, conf: float | None) -> No
     if conf is not None:
         equiv.set("conf", f"{min(1.0, max(0.0, conf)):.4f}")
     etree.SubElement(equiv, f"{{{ns}}}Unicode").text = text
-    old = pagexml._children(el, "TextEquiv")
+    old = pagexml.children(el, "TextEquiv")
     if old:
         equiv.tail = old[0].tail
         el.replace(old[0], equiv)
         for extra in old[1:]:
             el.remove(extra)
         return
-    later = ("TextStyle",) if pagexml._local(el.tag) == "TextRegion" else (
+    later = ("TextStyle",) if pagexml.local_name(el.tag) == "TextRegion" else (
         "TextStyle", "UserDefined", "Labels")
-    at = next((k for k, c in enumerate(el) if pagexml._local(c.tag) in later), len(el))
+    at = next((k for k, c in enumerate(el) if pagexml.local_name(c.tag) in later), len(el))
     el.insert(at, equiv)
 
 
 # --- ALTO -----------------------------------------------------------------------------------
 
 def _alto_lines(root: etree._Element, xml: Path) -> tuple[str | None, list[PageLine]]:
-    unit = next((u.text for u in pagexml._descendants(root, "MeasurementUnit")), None)
+    unit = next((u.text for u in pagexml.descendants(root, "MeasurementUnit")), None)
     if unit and unit.strip() != "pixel":
         raise LayoutError(f"{xml}: ALTO MeasurementUnit {unit.strip()!r} is not supported "
                           "(pixel coordinates only)")
-    names = [f.text.strip() for f in pagexml._descendants(root, "fileName")
+    names = [f.text.strip() for f in pagexml.descendants(root, "fileName")
              if f.text and f.text.strip()]
     out = []
-    for block, region in enumerate(pagexml._descendants(root, "TextBlock")):
-        if pagexml._alto_polygon(region, f"{xml} block") is None:
+    for block, region in enumerate(pagexml.descendants(root, "TextBlock")):
+        if pagexml.alto_polygon(region, f"{xml} block") is None:
             raise LayoutError(f"{xml}: block {region.get('ID')!r} has no outline (Shape or "
                               "HPOS/VPOS/WIDTH/HEIGHT)")
-        for line in pagexml._children(region, "TextLine"):
+        for line in pagexml.children(region, "TextLine"):
             lid = line.get("ID") or f"l{len(out) + 1}"
-            polygon = pagexml._alto_polygon(line, f"{xml} line {lid}")
+            polygon = pagexml.alto_polygon(line, f"{xml} line {lid}")
             if polygon is None or len(polygon) < 3:
                 raise LayoutError(f"{xml}: line {lid!r} has no outline (Shape/Polygon or "
                                   "HPOS/VPOS/WIDTH/HEIGHT)")
@@ -230,13 +230,13 @@ def _alto_baseline(line: etree._Element, polygon, xml: Path, lid: str) -> list:
         xs = [x for x, _ in polygon]
         y = round(float(text))
         return [(min(xs), y), (max(xs), y)]
-    return list(pagexml._points(text, f"{xml} line {lid} BASELINE"))
+    return list(pagexml.parse_points(text, f"{xml} line {lid} BASELINE"))
 
 
 def _fill_alto(root: etree._Element, result: PageResult) -> None:
     ns = etree.QName(root).namespace
     by_id = {ln.id: ln for ln in result.lines}
-    for line in pagexml._descendants(root, "TextLine"):
+    for line in pagexml.descendants(root, "TextLine"):
         got = by_id.get(line.get("ID"))
         if got is not None:
             fill_alto_line(line, got, ns)

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..charset import Charset
-from ..decode.greedy import DecodedLine, Decoder, Designated, log_softmax
+from ..decode.base import DecodedLine, Decoder, Designated, log_softmax
 from ..decode.options import DecodingOptions
 from ..errors import BackendStalled, CharsetError, ImageError, InkreaderError, ModelError
 from ..preprocess import (

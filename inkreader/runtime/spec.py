@@ -38,7 +38,7 @@ class ReaderSpec:
 
     def recognizer(self) -> Recognizer:
         """The model loaded as this spec says."""
-        from ..decode.greedy import Designated
+        from ..decode.base import Designated
 
         designated = Designated.load(self.designated, self.top_k) if self.designated else None
         return Recognizer.load(self.model, backend=self.backend, device=self.device,

@@ -1,6 +1,6 @@
 """Render one synthetic handwriting line: font glyphs -> jittered ink (with bits of the lines
 above and below) -> warped -> cropped -> on paper, photographed and sometimes binarised
-(``inkreader.synth.paper``).
+(``inkreader.degrade.paper``).
 
 Every random choice comes from the ``rng`` argument, so a (text, font, rng state) triple always
 gives the same pixels.
@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ..train.augment import AugmentConfig, augment_line
-from . import paper
+from ..degrade import paper
+from ..degrade.augment import AugmentConfig, augment_line
 
 # Geometry and stroke changes come from the lead's line augmentation; ink, paper and camera
 # effects are done here, on the composed image, so they are not applied twice.

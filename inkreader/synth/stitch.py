@@ -25,10 +25,11 @@ from rapidfuzz.distance import Levenshtein
 from ..charset import Charset
 from ..data.datasets import ctc_feasible
 from ..data.sample import LineSample
-from ..decode.greedy import aligned_spans, ctc_align, greedy_decode
+from ..decode.base import aligned_spans, ctc_align
+from ..decode.greedy import greedy_decode
+from ..degrade.augment import paper_level
 from ..errors import DatasetError
 from ..preprocess import HEIGHT, read_gray, resize_to_height
-from ..train.augment import paper_level
 
 SEAM_PX = 6  # cross-fade width where two words meet
 MAX_SHIFT = 20  # px: a word is moved up or down at most this far to line up its core band

@@ -10,9 +10,9 @@ import tomllib
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+from ..degrade.augment import DEFAULT, AugmentConfig
 from ..errors import InkreaderError
 from ..preprocess import TAIL_MARGIN, X_SCALE_RANGE, Reading
-from .augment import DEFAULT, AugmentConfig
 
 
 class ConfigError(InkreaderError):

@@ -29,10 +29,10 @@ from ..charset import Charset
 from ..data.datasets import ctc_feasible, holdout, load_dataset
 from ..data.pagexml import PageImages, line_image
 from ..data.sample import LineSample
+from ..degrade.augment import DEFAULT, AugmentConfig, augment_line
 from ..errors import DatasetError, InkreaderError
 from ..preprocess import AS_IS, CNN_CONTEXT, STRIDE, Reading, pad_width, stack_lines, upright
 from ..runtime.backends import cpu_count
-from .augment import DEFAULT, AugmentConfig, augment_line
 from .config import DataSource
 
 log = logging.getLogger(__name__)
@@ -246,7 +246,7 @@ def _report(source: DataSource, images: LineImages, dropped: dict[str, list[str]
 CACHE_FIELDS = ("png", "widths", "labels", "ids", "dropped")
 # The code that decides what a prepared line is: a change to any of these files makes new keys.
 _PREPARING_CODE = ("train/data.py", "preprocess.py", "data/pagexml.py", "charset.py",
-                   "data/pen.py", "synth/paper.py")
+                   "data/pen.py", "degrade/paper.py")
 
 
 def line_cache_key(samples: list[LineSample], charset: Charset, height: int, max_width: int,

@@ -16,10 +16,10 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..data.datasets import FORBIDDEN_SPLITS
 from ..data.sample import LineSample
 from ..errors import DatasetError, ModelError
 from ..evaluation.evaluate import evaluate
-from ..export.quantize import FORBIDDEN_SPLITS
 from ..preprocess import X_SCALE_RANGE
 
 log = logging.getLogger(__name__)

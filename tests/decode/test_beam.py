@@ -13,18 +13,17 @@ import pytest
 
 from inkreader.charset import Charset
 from inkreader.cli import main
-from inkreader.decode.beam import BeamDecoder
-from inkreader.decode.greedy import (
+from inkreader.decode.base import (
     Designated,
-    GreedyDecoder,
     aligned_spans,
     ctc_align,
     designated_posteriors,
-    greedy_decode,
     softmax,
 )
+from inkreader.decode.beam import BeamDecoder
+from inkreader.decode.greedy import GreedyDecoder, greedy_decode
 from inkreader.decode.lexicon import Lexicon
-from inkreader.decode.lm import build_lm
+from inkreader.lmbuild.estimate import build_lm
 
 from ..conftest import SAMPLE_LINE
 

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from inkreader.charset import BLANK, Charset
+from inkreader.decode.base import ctc_align, log_softmax
 from inkreader.decode.beam import BeamDecoder
 from inkreader.decode.frames import expand_path, kept_frames, search_steps
-from inkreader.decode.greedy import best_path, ctc_align, log_softmax
+from inkreader.decode.greedy import best_path
 from inkreader.decode.options import GREEDY, DecodingOptions
 from inkreader.errors import InkreaderError
 

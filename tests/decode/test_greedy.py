@@ -7,15 +7,14 @@ import numpy as np
 import pytest
 
 from inkreader.charset import Charset
-from inkreader.decode.greedy import (
+from inkreader.decode.base import (
     LINE_CONFIDENCES,
     Designated,
-    GreedyDecoder,
     frame_runs,
-    greedy_decode,
     line_confidence,
     softmax,
 )
+from inkreader.decode.greedy import GreedyDecoder, greedy_decode
 from inkreader.errors import CharsetError
 
 CS = Charset(tuple("abc"))  # classes: 0 blank, 1 a, 2 b, 3 c

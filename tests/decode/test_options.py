@@ -17,9 +17,11 @@ from inkreader.cli import main
 from inkreader.cli.decoding import add_decoding_arguments, decoding_options
 from inkreader.decode.beam import BeamDecoder, load_kenlm
 from inkreader.decode.greedy import GreedyDecoder, greedy_decode
-from inkreader.decode.lm import CharLM, build_lm, default_lm_path
+from inkreader.decode.lm import default_lm_path
 from inkreader.decode.options import GREEDY, DecodingOptions, default_decoding
 from inkreader.errors import InkreaderError
+from inkreader.lmbuild.arpa import CharLM
+from inkreader.lmbuild.estimate import build_lm
 from inkreader.metrics import ErrorRates
 from inkreader.runtime.recognizer import Recognizer
 

@@ -16,21 +16,12 @@ from inkreader.cli import main
 from inkreader.cli.decoding import add_decoding_arguments, decoding_options
 from inkreader.decode.greedy import GreedyDecoder
 from inkreader.decode.lexicon import Lexicon, text_words
-from inkreader.decode.lm import (
-    BOS,
-    EOS,
-    UNK,
-    LMError,
-    WordLM,
-    build_lm,
-    count_ngrams,
-    mix_lms,
-    perplexity,
-    word_tokens,
-)
+from inkreader.decode.lm import BOS, EOS, UNK, LMError
 from inkreader.decode.options import DecodingOptions
 from inkreader.decode.words import WordDecoder, WordModel, word_spellings
 from inkreader.errors import InkreaderError
+from inkreader.lmbuild.arpa import WordLM, perplexity, word_tokens
+from inkreader.lmbuild.estimate import build_lm, count_ngrams, mix_lms
 from inkreader.runtime.recognizer import Recognizer
 from inkreader.synth.text import load_line_texts
 

@@ -12,7 +12,7 @@ import pytest
 
 from inkreader.charset import Charset
 from inkreader.cli import main
-from inkreader.decode.greedy import DecodedLine
+from inkreader.decode.base import DecodedLine
 from inkreader.decode.options import GREEDY, DecodingOptions
 from inkreader.errors import InkreaderError
 from inkreader.pages.draw import COLOURS, draw_line, draw_outputs, save_drawing

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from inkreader.charset import Charset
-from inkreader.decode.greedy import DecodedLine, log_softmax
+from inkreader.decode.base import DecodedLine, log_softmax
 from inkreader.decode.options import GREEDY
 from inkreader.errors import CharsetError, ModelError
 from inkreader.export.convert import export_onnx, export_openvino

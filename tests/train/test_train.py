@@ -23,6 +23,7 @@ import torch
 from inkreader.charset import Charset
 from inkreader.cli import main
 from inkreader.data.datasets import ctc_feasible, holdout, load_dataset
+from inkreader.degrade.augment import AugmentConfig
 from inkreader.errors import DatasetError, InkreaderError
 from inkreader.model import HandwritingRecognizer, ModelConfig, load_checkpoint, save_checkpoint
 from inkreader.preprocess import (
@@ -33,7 +34,6 @@ from inkreader.preprocess import (
     read_gray,
     stack_lines,
 )
-from inkreader.train.augment import AugmentConfig
 from inkreader.train.config import (
     ConfigError,
     DataSource,

@@ -7,8 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from inkreader.degrade.augment import AugmentConfig, _cut_rows, augment_line, paper_level
 from inkreader.preprocess import read_gray, resize_to_height
-from inkreader.train.augment import AugmentConfig, _cut_rows, augment_line, paper_level
 
 from ..conftest import SAMPLE_LINE
 

@@ -12,18 +12,9 @@ from inkreader.charset import Charset
 from inkreader.cli import main
 from inkreader.data import corpora
 from inkreader.decode.lexicon import Lexicon, frequent_english_words, text_words
-from inkreader.decode.lm import (
-    BOS,
-    EOS,
-    UNK,
-    CharLM,
-    LMError,
-    build_lm,
-    count_ngrams,
-    mix_lms,
-    perplexity,
-    resolve_lm_path,
-)
+from inkreader.decode.lm import BOS, EOS, UNK, LMError, resolve_lm_path
+from inkreader.lmbuild.arpa import CharLM, perplexity
+from inkreader.lmbuild.estimate import build_lm, count_ngrams, mix_lms
 from inkreader.synth.text import clean_lines, load_text
 
 from ..conftest import HOOKER_TSV, SHARED
