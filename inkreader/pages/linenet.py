@@ -5,7 +5,7 @@
 
 The classical steps of ``segment`` level the page and measure its line spacing ``L``; this
 module then scales the levelled page so that ``L`` is ``PITCH`` px and a fully convolutional
-net of about 11k weights (``LineNet``) marks, at half that scale, a thin band just above each
+net of about 12k weights (``LineNet``) marks, at half that scale, a thin band just above each
 line's baseline. Each connected band becomes a ridge (its centre per column), and ``segment``
 gives the ink to the ridges as before. Unlike the blurred-ink ridges, the bands stay apart for
 words written between two lines, and end where a heading ends and its date begins, because the

@@ -10,7 +10,7 @@ The steps (all at a working scale where the page's long side is ``WORK_SIDE`` px
    is rotated level before the next steps and the outlines are rotated back at the end.
 3. line spacing ``L``: the first peak of the autocorrelation of the row profile, measured in
    vertical strips (so two columns or a slope do not blur it).
-4. line centres: by default the bands that a small learned net (``linenet``, about 11k
+4. line centres: by default the bands that a small learned net (``linenet``, about 12k
    weights) marks above each baseline of the levelled page, one ridge per band. Without its
    weights (or with ``METHOD = "classical"``): the ink blurred by an anisotropic Gaussian
    (wide along x, ~L/5 along y) has one ridge per text line; its per-column maxima are linked
