@@ -38,6 +38,7 @@ import numpy as np
 from inkreader.cli.decoding import add_decoding_arguments, decoding_options
 from inkreader.data.pagexml import read_page_xml
 from inkreader.metrics import ErrorRates
+from inkreader.pages import segment
 from inkreader.pages.reader import detect_lines, read_pages
 from inkreader.preprocess import read_gray
 from inkreader.results import PageLine, PageResult
@@ -197,17 +198,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--detection-only", action="store_true", help="skip recognition (no CER)")
     p.add_argument("--cache", type=Path, help="JSON file keeping the segmenter-free rows")
     p.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    p.add_argument("--segmenter", choices=("net", "classical"), default=segment.METHOD,
+                   help="how lines are found: the learned line finder or blurred ink alone")
     p.add_argument("--model", help="model file (default: the packaged model)")
     p.add_argument("--backend", default="auto")
     add_decoding_arguments(p)
     args = p.parse_args(argv)
+    segment.METHOD = args.segmenter
     if not args.pages.is_dir():
         print(f"bench/pages.py: error: {args.pages}: no such folder", file=sys.stderr)
         return 2
     r = run(args.pages, args.limit, args.detection_only, args.model, args.backend,
             decoding_options(args), args.cache)
     print(f"machine: {platform.machine()}, {len(os.sched_getaffinity(0))} usable cores, "
-          f"{platform.python_implementation()} {platform.python_version()}")
+          f"{platform.python_implementation()} {platform.python_version()}; "
+          f"segmenter: {args.segmenter}")
     print(markdown(r))
     if args.json:
         print(json.dumps(r))

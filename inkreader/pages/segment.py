@@ -1,4 +1,4 @@
-"""Find the text lines of a page image: a classical method, no model, nothing downloaded.
+"""Find the text lines of a page image: classical steps around a tiny shipped net.
 
     lines = find_lines(gray)          # (H, W) uint8 page -> [DetectedLine] in reading order
 
@@ -10,9 +10,13 @@ The steps (all at a working scale where the page's long side is ``WORK_SIDE`` px
    is rotated level before the next steps and the outlines are rotated back at the end.
 3. line spacing ``L``: the first peak of the autocorrelation of the row profile, measured in
    vertical strips (so two columns or a slope do not blur it).
-4. line centres: the ink blurred by an anisotropic Gaussian (wide along x, ~L/5 along y) has
-   one ridge per text line; its per-column maxima are linked into ridges, short pieces of the
-   same line are chained, and parallel pieces too close to be two lines are merged.
+4. line centres: by default the bands that a small learned net (``linenet``, about 12k
+   weights) marks above each baseline of the levelled page, one ridge per band. Without its
+   weights (or with ``METHOD = "classical"``): the ink blurred by an anisotropic Gaussian
+   (wide along x, ~L/5 along y) has one ridge per text line; its per-column maxima are linked
+   into ridges, short pieces of the same line are chained, and parallel pieces too close to
+   be two lines are merged. The net keeps apart what the blur merges: words written between
+   two lines, and a heading beside its date.
 5. assignment: every ink pixel belongs to the nearest ridge in its column (ridges extend
    ``REACH`` L past their ends); a connected component that is mostly on one ridge goes to it
    whole, one that touches two lines (a descender meeting an ascender) is split pixel by pixel.
@@ -31,7 +35,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from inkreader.pages import linenet
+
 log = logging.getLogger(__name__)
+
+# "net": line centres from the small learned line finder (``linenet``) when its weights are
+# installed; "classical": from the blurred ink alone (also the fallback without weights).
+METHOD = "net"
 
 WORK_SIDE = 1200  # px: the long side the page is analysed at (never upscaled beyond 2x)
 SAUVOLA_WINDOW = 25  # px at the working scale; k is Sauvola's usual 0.2
@@ -98,7 +108,12 @@ def find_lines(gray: np.ndarray) -> list[DetectedLine]:
     spacing = estimate_spacing(level)
     if spacing is None:
         return []
-    ridges = find_ridges(level, spacing)
+    net = linenet.load() if METHOD == "net" else None
+    if net is not None:
+        ridges = linenet.find_net_ridges(net, level_gray(work, rotation, level.shape), level,
+                                         spacing)
+    else:
+        ridges = find_ridges(level, spacing)
     owners = assign_ink(level, ridges, spacing)
     back = cv2.invertAffineTransform(rotation)
     found = []
@@ -168,6 +183,14 @@ def _rotate(ink: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
     m[1, 2] += nh / 2 - h / 2
     out = cv2.warpAffine(ink.astype(np.uint8), m, (nw, nh), flags=cv2.INTER_NEAREST)
     return out.astype(bool), m
+
+
+def level_gray(work: np.ndarray, rotation: np.ndarray, shape) -> np.ndarray:
+    """The working-scale gray page rotated like its ink (``_rotate``), paper-white outside."""
+    if rotation[0, 1] == 0.0 and shape == work.shape:
+        return work
+    return cv2.warpAffine(work, rotation, shape[::-1], flags=cv2.INTER_LINEAR,
+                          borderValue=int(np.median(work)))
 
 
 def estimate_spacing(ink: np.ndarray) -> float | None:
