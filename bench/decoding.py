@@ -14,6 +14,12 @@ Run from the repository root on a core of its own:
 
     taskset -c 1 .venv/bin/python bench/decoding.py --tune --compare --write-doc docs/decoding.md
 
+``--sweep`` only reads the val sets: every combination of the values given to ``--widths``,
+``--token-beams``, ``--thresholds``, ``--sure-blanks``, ``--lm-weights`` and
+``--blank-penalties`` (each the default unless given), one row each with the mean CER and the
+decoding CPU per line, the rows on the speed / CER Pareto front marked (choosing the defaults'
+speed settings on val; docs/decoding.md, "Tuning").
+
 ``--compare-lms A B ...`` only reads the val split, with the default beam and each LM in turn
 (choosing an LM without the test split). ``--lines N`` reads only the first N lines of each
 split (a smoke run; not a result).
@@ -342,6 +348,41 @@ def frames_table(charset, options: DecodingOptions,
           f"{machine()}, {datetime.date.today()}")
 
 
+def sweep(charset, options: DecodingOptions, args,
+          sets: list[tuple[list, list[str]]]) -> None:
+    """Val mean CER and decoding CPU per line of every combination of the ``--widths`` ...
+    ``--blank-penalties`` values; then the rows that no other row beats on both (the Pareto
+    front, fastest first)."""
+    import itertools
+
+    axes = {"beam_width": args.widths, "token_beam": args.token_beams,
+            "beam_threshold": args.thresholds, "sure_blank": args.sure_blanks,
+            "lm_weight": args.lm_weights, "blank_penalty": args.blank_penalties}
+    axes = {k: v or [getattr(options, k)] for k, v in axes.items()}
+    head = "| " + " | ".join(k.replace("_", " ") for k in axes)
+    print(f"{head} | Hooker CER % | IAM-OnDB CER % | mean % | decoding CPU ms / line |\n"
+          f"|{'---|' * (len(axes) + 4)}")
+    rows = []
+    for values in itertools.product(*axes.values()):
+        change = dict(zip(axes, values, strict=True))
+        change["sure_blank"] = change["sure_blank"] or None  # 0: no frame pruning
+        rates, seconds = measure_sets(options.with_(**change).decoder(charset), sets)
+        mean = sum(100 * r.cer for r in rates) / len(rates)
+        row = ("| " + " | ".join(f"{v if v is not None else 'none'}" for v in change.values())
+               + " | " + " | ".join(f"{100 * r.cer:.2f}" for r in rates)
+               + f" | {mean:.3f} | {1000 * seconds:.2f} |")
+        rows.append((seconds, mean, row))
+        print(row, flush=True)
+    front = [r for r in sorted(rows) if not any(
+        o[0] <= r[0] and o[1] <= r[1] and o != r for o in rows)]
+    print(f"\nPareto front (fastest first):\n{head} | Hooker CER % | IAM-OnDB CER % | mean % "
+          f"| decoding CPU ms / line |\n|{'---|' * (len(axes) + 4)}")
+    print("\n".join(r[2] for r in front))
+    print(f"\n{' + '.join(str(len(lb)) for _, lb in sets)} val lines, LM {options.lm}, word "
+          f"list {options.lexicon} (penalty {options.lexicon_penalty}); {machine()}, "
+          f"{datetime.date.today()}; command: `python bench/decoding.py {' '.join(sys.argv[1:])}`")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     d = DecodingOptions()
@@ -372,6 +413,17 @@ def main() -> None:
                     "of SURE_BLANKS), then stop; the test split is not read")
     ap.add_argument("--sure-blank", type=float, default=d.sure_blank,
                     help="frame pruning of the beam rows (0: none)")
+    ap.add_argument("--sweep", action="store_true",
+                    help="only the val sets' CER and decoding CPU of every combination of the "
+                    "values below, and their Pareto front; the test split is not read")
+    ap.add_argument("--widths", type=int, nargs="+", help="beam widths of --sweep")
+    ap.add_argument("--token-beams", type=int, nargs="+", help="token beams of --sweep")
+    ap.add_argument("--thresholds", type=float, nargs="+", help="beam thresholds of --sweep")
+    ap.add_argument("--sure-blanks", type=float, nargs="+",
+                    help="sure-blank values of --sweep (0: no frame pruning)")
+    ap.add_argument("--lm-weights", type=float, nargs="+", help="LM weights of --sweep")
+    ap.add_argument("--blank-penalties", type=float, nargs="+",
+                    help="blank penalties of --sweep")
     ap.add_argument("--write-doc", type=Path, help="put the table into this markdown file")
     ap.add_argument("--compare-lms", nargs="+", metavar="LM",
                     help="only compare these LMs on the val split (the beam at --lm-weight "
@@ -390,6 +442,9 @@ def main() -> None:
         return
     if args.frames:
         frames_table(rec.charset, options, val_sets(rec, args))
+        return
+    if args.sweep:
+        sweep(rec.charset, options, args, val_sets(rec, args))
         return
     if args.tune:
         sets = val_sets(rec, args)

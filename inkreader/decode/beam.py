@@ -40,16 +40,14 @@ from .defaults import (
     DEFAULT_SURE_BLANK,
     DEFAULT_TOKEN_BEAM,
 )
-from .frames import expand_path, kept_frames, search_steps
+from .frames import ctc_align_states, expand_path, kept_frames, search_steps
 from .greedy import (
     LINE_CONFIDENCE,
     LINE_CONFIDENCES,
     DecodedLine,
     Designated,
     aligned_spans,
-    ctc_align,
     designated_posteriors,
-    inner,
     scored_line,
     softmax,
 )
@@ -110,6 +108,14 @@ class FlashlightSearch:
         self.charset, self.width, self.token_beam = charset, width, token_beam
         self.designated, self.confidence, self.sure = designated, confidence, sure
         self._local = threading.local()
+        # which classes are whitespace (the blank is not): read text never starts or ends so
+        self._space = np.array([False] + [c.isspace() for c in charset.symbols])
+
+    def _inner(self, label: np.ndarray) -> np.ndarray:
+        """``label`` without whitespace classes at either end (``greedy.inner``'s rule, with
+        this charset's whitespace classes worked out once)."""
+        kept = np.flatnonzero(~self._space[label])
+        return label[kept[0]: kept[-1] + 1] if kept.size else label[:0]
 
     def _search(self):
         """This thread's flashlight decoder."""
@@ -130,7 +136,7 @@ class FlashlightSearch:
             else kept_frames(logp, self.sure)
         logp = logp[kept]  # (T', C)
         classes = self.search(logp, blank_only) if len(logp) else np.zeros(0, np.int64)
-        path = ctc_align(logp, classes) if len(logp) else np.zeros(0, np.int64)
+        path = ctc_align_states(logp, classes) if len(logp) else np.zeros(0, np.int64)
         path = expand_path(path, kept, len(probs))  # (T,)
         return scored_line(self.charset.decode(classes), classes, probs, path,
                            aligned_spans(path, len(classes)), self.confidence)
@@ -199,8 +205,7 @@ class BeamDecoder(FlashlightSearch):
         for hyp in sorted(hyps, key=lambda h: -h.score):
             if hyp.score <= best_score:  # a penalty only lowers a score: none left can win
                 break
-            label = collapse(hyp.tokens)
-            classes = label[inner(label, self.charset)]
+            classes = self._inner(collapse(hyp.tokens))
             score = hyp.score - self.lexicon_penalty * self._unlisted(classes)
             if score > best_score:
                 best, best_score = classes, score

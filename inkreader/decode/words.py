@@ -35,11 +35,7 @@ import numpy as np
 from ..charset import BLANK, Charset
 from .beam import LOG_FLOOR, FlashlightSearch, collapse, quiet_stderr
 from .defaults import DEFAULT_BEAM_WIDTH, DEFAULT_TOKEN_BEAM
-from .greedy import (
-    LINE_CONFIDENCE,
-    Designated,
-    inner,
-)
+from .greedy import LINE_CONFIDENCE, Designated
 from .lexicon import Lexicon, is_word_char
 from .lm import LMError
 
@@ -177,8 +173,7 @@ class WordDecoder(FlashlightSearch):
         hyps = self._hypotheses(logp, blank_only)
         if not hyps:
             return np.zeros(0, np.int64)
-        label = collapse(max(hyps, key=lambda h: h.score).tokens)
-        label = label[inner(label, self.charset)]
+        label = self._inner(collapse(max(hyps, key=lambda h: h.score).tokens))
         space = self.model.space
         keep = np.ones(len(label), bool)
         keep[1:] = ~((label[1:] == space) & (label[:-1] == space))
