@@ -110,6 +110,7 @@ class FlashlightSearch:
         self._local = threading.local()
         # which classes are whitespace (the blank is not): read text never starts or ends so
         self._space = np.array([False] + [c.isspace() for c in charset.symbols])
+        self._chars = ["", *charset.symbols]  # a class's text (charset.decode, by lookup)
 
     def _inner(self, label: np.ndarray) -> np.ndarray:
         """``label`` without whitespace classes at either end (``greedy.inner``'s rule, with
@@ -202,11 +203,11 @@ class BeamDecoder(FlashlightSearch):
         trailing spaces (``blank_only``: frames where only the blank may be read)."""
         hyps = self._hypotheses(logp, blank_only)
         best, best_score = np.zeros(0, np.int64), -math.inf
-        for hyp in sorted(hyps, key=lambda h: -h.score):
-            if hyp.score <= best_score:  # a penalty only lowers a score: none left can win
+        for raw, hyp in sorted(((h.score, h) for h in hyps), key=lambda p: -p[0]):
+            if raw <= best_score:  # a penalty only lowers a score: none left can win
                 break
             classes = self._inner(collapse(hyp.tokens))
-            score = hyp.score - self.lexicon_penalty * self._unlisted(classes)
+            score = raw - self.lexicon_penalty * self._unlisted(classes)
             if score > best_score:
                 best, best_score = classes, score
         return best
@@ -214,7 +215,7 @@ class BeamDecoder(FlashlightSearch):
     def _unlisted(self, classes: np.ndarray) -> int:
         if self.lexicon is None:
             return 0
-        words = text_words([self.charset.decode(classes)])
+        words = text_words(["".join(map(self._chars.__getitem__, classes.tolist()))])
         return sum(n for w, n in words.items() if w not in self.lexicon)
 
 
