@@ -17,7 +17,8 @@ Run from the repository root on a core of its own:
 ``--sweep`` only reads the val sets: every combination of the values given to ``--widths``,
 ``--token-beams``, ``--thresholds``, ``--sure-blanks``, ``--lm-weights`` and
 ``--blank-penalties`` (each the default unless given), one row each with the mean CER and the
-decoding CPU per line, the rows on the speed / CER Pareto front marked (choosing the defaults'
+decoding CPU per line (the decoders take turns line by line, so that a shared core's drift
+weighs on all alike), then the rows on the speed / CER Pareto front (choosing the defaults'
 speed settings on val; docs/decoding.md, "Tuning").
 
 ``--compare-lms A B ...`` only reads the val split, with the default beam and each LM in turn
@@ -352,32 +353,50 @@ def sweep(charset, options: DecodingOptions, args,
           sets: list[tuple[list, list[str]]]) -> None:
     """Val mean CER and decoding CPU per line of every combination of the ``--widths`` ...
     ``--blank-penalties`` values; then the rows that no other row beats on both (the Pareto
-    front, fastest first)."""
+    front, fastest first). The decoders take turns line by line (one LM and word list shared),
+    so that a shared core's drift weighs on every row alike."""
     import itertools
+
+    from inkreader.decode.beam import BeamDecoder, load_kenlm
 
     axes = {"beam_width": args.widths, "token_beam": args.token_beams,
             "beam_threshold": args.thresholds, "sure_blank": args.sure_blanks,
             "lm_weight": args.lm_weights, "blank_penalty": args.blank_penalties}
     axes = {k: v or [getattr(options, k)] for k, v in axes.items()}
-    head = "| " + " | ".join(k.replace("_", " ") for k in axes)
-    print(f"{head} | Hooker CER % | IAM-OnDB CER % | mean % | decoding CPU ms / line |\n"
-          f"|{'---|' * (len(axes) + 4)}")
-    rows = []
-    for values in itertools.product(*axes.values()):
-        change = dict(zip(axes, values, strict=True))
+    lm = load_kenlm(options.lm, charset) if options.lm else None
+    lexicon = Lexicon.load(options.lexicon) if options.lexicon else None
+    changes = [dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())]
+    for change in changes:
         change["sure_blank"] = change["sure_blank"] or None  # 0: no frame pruning
-        rates, seconds = measure_sets(options.with_(**change).decoder(charset), sets)
-        mean = sum(100 * r.cer for r in rates) / len(rates)
-        row = ("| " + " | ".join(f"{v if v is not None else 'none'}" for v in change.values())
-               + " | " + " | ".join(f"{100 * r.cer:.2f}" for r in rates)
-               + f" | {mean:.3f} | {1000 * seconds:.2f} |")
-        rows.append((seconds, mean, row))
-        print(row, flush=True)
+    decs = [BeamDecoder(charset, c["beam_width"], lm=lm, lm_weight=c["lm_weight"],
+                        blank_penalty=c["blank_penalty"], lexicon=lexicon,
+                        lexicon_penalty=options.lexicon_penalty, token_beam=c["token_beam"],
+                        threshold=c["beam_threshold"], sure=c["sure_blank"]) for c in changes]
+    rates = [[ErrorRates() for _ in sets] for _ in decs]
+    seconds = [0.0] * len(decs)
+    for k, (logits, labels) in enumerate(sets):
+        for x, label in zip(logits, labels, strict=True):
+            for i, dec in enumerate(decs):
+                text = ""
+                if x is not None:
+                    t0 = time.process_time()
+                    text = dec.decode(x).text
+                    seconds[i] += time.process_time() - t0
+                rates[i][k].update(text, label)
+    lines = sum(len(lb) for _, lb in sets)
+    head = ("| " + " | ".join(k.replace("_", " ") for k in axes) + " | Hooker CER % | "
+            f"IAM-OnDB CER % | mean % | decoding CPU ms / line |\n|{'---|' * (len(axes) + 4)}")
+    rows = []
+    for change, r, sec in zip(changes, rates, seconds, strict=True):
+        mean = sum(100 * x.cer for x in r) / len(r)
+        rows.append((sec / lines, mean, "| " + " | ".join(
+            f"{v if v is not None else 'none'}" for v in change.values()) + " | "
+            + " | ".join(f"{100 * x.cer:.2f}" for x in r)
+            + f" | {mean:.3f} | {1000 * sec / lines:.2f} |"))
     front = [r for r in sorted(rows) if not any(
         o[0] <= r[0] and o[1] <= r[1] and o != r for o in rows)]
-    print(f"\nPareto front (fastest first):\n{head} | Hooker CER % | IAM-OnDB CER % | mean % "
-          f"| decoding CPU ms / line |\n|{'---|' * (len(axes) + 4)}")
-    print("\n".join(r[2] for r in front))
+    print(head + "\n" + "\n".join(r[2] for r in rows))
+    print("\nPareto front (fastest first):\n" + head + "\n" + "\n".join(r[2] for r in front))
     print(f"\n{' + '.join(str(len(lb)) for _, lb in sets)} val lines, LM {options.lm}, word "
           f"list {options.lexicon} (penalty {options.lexicon_penalty}); {machine()}, "
           f"{datetime.date.today()}; command: `python bench/decoding.py {' '.join(sys.argv[1:])}`")
