@@ -12,6 +12,7 @@ import pytest
 
 from inkreader.charset import BLANK, Charset
 from inkreader.decode.beam import BeamDecoder
+from inkreader.decode.defaults import DEFAULT_SURE_BLANK
 from inkreader.decode.frames import ctc_align_states, expand_path, kept_frames, search_steps
 from inkreader.decode.greedy import best_path, ctc_align, log_softmax
 from inkreader.decode.options import GREEDY, DecodingOptions
@@ -19,7 +20,7 @@ from inkreader.errors import InkreaderError
 
 from ..conftest import HOOKER_TSV
 
-SURE = 0.999  # the default's threshold
+SURE = 0.999  # a threshold that keeps the search's reading on these lines
 LINES = 10
 
 
@@ -101,7 +102,7 @@ def test_search_steps_give_the_blank_alone_on_sure_frames():
 
 def test_the_option_is_checked_and_reaches_the_decoder():
     plain = DecodingOptions(lm=None, lexicon=None)  # no LM to load
-    assert plain.decoder(Charset.gnhk()).sure == SURE == DecodingOptions().sure_blank
+    assert plain.decoder(Charset.gnhk()).sure == DEFAULT_SURE_BLANK == DecodingOptions().sure_blank
     assert plain.with_(sure_blank=None).decoder(Charset.gnhk()).sure is None
     for bad in (0.5, 1.5):
         with pytest.raises(InkreaderError, match="sure-blank"):
