@@ -293,12 +293,18 @@ def decoders(charset, options: DecodingOptions) -> list[tuple[str, object]]:
     return rows
 
 
-def extra_rows(charset, options: DecodingOptions, lms: list[str]) -> list[tuple[str, object]]:
-    """The last row of ``decoders`` without frame pruning (when it prunes), and with each of
-    ``lms`` instead of its LM."""
+def extra_rows(charset, options: DecodingOptions, lms: list[str],
+               others: list[str] = ()) -> list[tuple[str, object]]:
+    """The last row of ``decoders`` without frame pruning (when it prunes), with each of
+    ``lms`` instead of its LM, and with each of ``others`` ("field=value,...", e.g.
+    "token_beam=8,lm_weight=0.75") changed."""
     rows = [] if options.sure_blank is None else [
         ("the same without frame pruning (--sure-blank none)",
          options.with_(sure_blank=None).decoder(charset))]
+    for spec in others:
+        change = {k: type(getattr(options, k))(v) for k, v in
+                  (item.split("=", 1) for item in spec.split(","))}
+        rows.append((f"the same with {spec}", options.with_(**change).decoder(charset)))
     return rows + [(f"the same with --lm {spec}", options.with_(lm=spec).decoder(charset))
                    for spec in lms]
 
@@ -427,6 +433,8 @@ def main() -> None:
                     "(the model runs once; delete the folder after changing the model)")
     ap.add_argument("--also-lm", nargs="+", default=[], metavar="LM",
                     help="add the default's row with each of these LMs")
+    ap.add_argument("--also-options", nargs="+", default=[], metavar="FIELD=VALUE,...",
+                    help="add the default's row with these DecodingOptions fields changed")
     ap.add_argument("--frames", action="store_true",
                     help="only the frame-pruning table on the val sets (--sure-blank values "
                     "of SURE_BLANKS), then stop; the test split is not read")
@@ -475,7 +483,8 @@ def main() -> None:
     test = split_lines(args.data, "test", args.lines)
     logits, infer = collect_logits(rec, test)
     labels = [t for _, t in test]
-    chosen = decoders(rec.charset, options) + extra_rows(rec.charset, options, args.also_lm)
+    chosen = decoders(rec.charset, options) + extra_rows(rec.charset, options, args.also_lm,
+                                                         args.also_options)
     if args.compare:
         chosen += python_rows(rec.charset, args, options)
     rows = [(name, *measure(dec, logits, labels)) for name, dec in chosen]
