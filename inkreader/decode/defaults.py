@@ -8,7 +8,7 @@ word list. ``DecodingOptions``, ``BeamDecoder`` and the CLI's help all read them
 # best (`bench/decoding.py --tune`; docs/decoding.md, "Tuning"). Then, with the shipped model of
 # 41d4036, `bench/decoding.py --sweep` jointly over the speed settings and the LM weight: the LM
 # weight 0.6 reads better than 0.75 (mean 11.889 against 11.945 % at 64/8, sure blank 0.999), and
-# token beam 6 with sure blank 0.99 spends that gain on speed: 11.940 %, a quarter less decoding CPU
+# token beam 6 with sure blank 0.99 spends that gain on speed: 11.940 %, 17 % less decoding CPU
 # than 64/8, 0.999 at 0.75 (docs/decoding.md, "The speed settings on the current model").
 DEFAULT_BEAM_WIDTH = 64  # hypotheses kept per frame
 DEFAULT_TOKEN_BEAM = 6  # characters tried per frame (the frame's most probable ones)
