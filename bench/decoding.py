@@ -13,6 +13,13 @@ Run from the repository root on a core of its own:
 
     taskset -c 1 .venv/bin/python bench/decoding.py --tune --write-doc docs/decoding.md
 
+``--sweep`` only reads the val sets: every combination of the values given to ``--widths``,
+``--token-beams``, ``--thresholds``, ``--sure-blanks``, ``--lm-weights`` and
+``--blank-penalties`` (each the default unless given), one row each with the mean CER and the
+decoding CPU per line (the decoders take turns line by line, so that a shared core's drift
+weighs on all alike), then the rows on the speed / CER Pareto front (choosing the defaults'
+speed settings on val; docs/decoding.md, "Tuning").
+
 ``--compare-lms A B ...`` only reads the val split, with the default beam and each LM in turn
 (choosing an LM without the test split). ``--lines N`` reads only the first N lines of each
 split (a smoke run; not a result).
@@ -31,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from inkreader.decode.greedy import GreedyDecoder
+from inkreader.decode.lexicon import Lexicon
 from inkreader.decode.options import GREEDY, DecodingOptions
 from inkreader.metrics import ErrorRates
 from inkreader.runtime.recognizer import Recognizer
@@ -263,12 +271,18 @@ def decoders(charset, options: DecodingOptions) -> list[tuple[str, object]]:
     return rows
 
 
-def extra_rows(charset, options: DecodingOptions, lms: list[str]) -> list[tuple[str, object]]:
-    """The last row of ``decoders`` without frame pruning (when it prunes), and with each of
-    ``lms`` instead of its LM."""
+def extra_rows(charset, options: DecodingOptions, lms: list[str],
+               others: list[str] = ()) -> list[tuple[str, object]]:
+    """The last row of ``decoders`` without frame pruning (when it prunes), with each of
+    ``lms`` instead of its LM, and with each of ``others`` ("field=value,...", e.g.
+    "token_beam=8,lm_weight=0.75") changed."""
     rows = [] if options.sure_blank is None else [
         ("the same without frame pruning (--sure-blank none)",
          options.with_(sure_blank=None).decoder(charset))]
+    for spec in others:
+        change = {k: type(getattr(options, k))(v) for k, v in
+                  (item.split("=", 1) for item in spec.split(","))}
+        rows.append((f"the same with {spec}", options.with_(**change).decoder(charset)))
     return rows + [(f"the same with --lm {spec}", options.with_(lm=spec).decoder(charset))
                    for spec in lms]
 
@@ -316,6 +330,59 @@ def frames_table(charset, options: DecodingOptions,
           f"{machine()}, {datetime.date.today()}")
 
 
+def sweep(charset, options: DecodingOptions, args,
+          sets: list[tuple[list, list[str]]]) -> None:
+    """Val mean CER and decoding CPU per line of every combination of the ``--widths`` ...
+    ``--blank-penalties`` values; then the rows that no other row beats on both (the Pareto
+    front, fastest first). The decoders take turns line by line (one LM and word list shared),
+    so that a shared core's drift weighs on every row alike."""
+    import itertools
+
+    from inkreader.decode.beam import BeamDecoder, load_kenlm
+
+    axes = {"beam_width": args.widths, "token_beam": args.token_beams,
+            "beam_threshold": args.thresholds, "sure_blank": args.sure_blanks,
+            "lm_weight": args.lm_weights, "blank_penalty": args.blank_penalties}
+    axes = {k: v or [getattr(options, k)] for k, v in axes.items()}
+    lm = load_kenlm(options.lm, charset) if options.lm else None
+    lexicon = Lexicon.load(options.lexicon) if options.lexicon else None
+    changes = [dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())]
+    for change in changes:
+        change["sure_blank"] = change["sure_blank"] or None  # 0: no frame pruning
+    decs = [BeamDecoder(charset, c["beam_width"], lm=lm, lm_weight=c["lm_weight"],
+                        blank_penalty=c["blank_penalty"], lexicon=lexicon,
+                        lexicon_penalty=options.lexicon_penalty, token_beam=c["token_beam"],
+                        threshold=c["beam_threshold"], sure=c["sure_blank"]) for c in changes]
+    rates = [[ErrorRates() for _ in sets] for _ in decs]
+    seconds = [0.0] * len(decs)
+    for k, (logits, labels) in enumerate(sets):
+        for x, label in zip(logits, labels, strict=True):
+            for i, dec in enumerate(decs):
+                text = ""
+                if x is not None:
+                    t0 = time.process_time()
+                    text = dec.decode(x).text
+                    seconds[i] += time.process_time() - t0
+                rates[i][k].update(text, label)
+    lines = sum(len(lb) for _, lb in sets)
+    head = ("| " + " | ".join(k.replace("_", " ") for k in axes) + " | Hooker CER % | "
+            f"IAM-OnDB CER % | mean % | decoding CPU ms / line |\n|{'---|' * (len(axes) + 4)}")
+    rows = []
+    for change, r, sec in zip(changes, rates, seconds, strict=True):
+        mean = sum(100 * x.cer for x in r) / len(r)
+        rows.append((sec / lines, mean, "| " + " | ".join(
+            f"{v if v is not None else 'none'}" for v in change.values()) + " | "
+            + " | ".join(f"{100 * x.cer:.2f}" for x in r)
+            + f" | {mean:.3f} | {1000 * sec / lines:.2f} |"))
+    front = [r for r in sorted(rows) if not any(
+        o[0] <= r[0] and o[1] <= r[1] and o != r for o in rows)]
+    print(head + "\n" + "\n".join(r[2] for r in rows))
+    print("\nPareto front (fastest first):\n" + head + "\n" + "\n".join(r[2] for r in front))
+    print(f"\n{' + '.join(str(len(lb)) for _, lb in sets)} val lines, LM {options.lm}, word "
+          f"list {options.lexicon} (penalty {options.lexicon_penalty}); {machine()}, "
+          f"{datetime.date.today()}; command: `python bench/decoding.py {' '.join(sys.argv[1:])}`")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     d = DecodingOptions()
@@ -339,11 +406,24 @@ def main() -> None:
                     "(the model runs once; delete the folder after changing the model)")
     ap.add_argument("--also-lm", nargs="+", default=[], metavar="LM",
                     help="add the default's row with each of these LMs")
+    ap.add_argument("--also-options", nargs="+", default=[], metavar="FIELD=VALUE,...",
+                    help="add the default's row with these DecodingOptions fields changed")
     ap.add_argument("--frames", action="store_true",
                     help="only the frame-pruning table on the val sets (--sure-blank values "
                     "of SURE_BLANKS), then stop; the test split is not read")
     ap.add_argument("--sure-blank", type=float, default=d.sure_blank,
                     help="frame pruning of the beam rows (0: none)")
+    ap.add_argument("--sweep", action="store_true",
+                    help="only the val sets' CER and decoding CPU of every combination of the "
+                    "values below, and their Pareto front; the test split is not read")
+    ap.add_argument("--widths", type=int, nargs="+", help="beam widths of --sweep")
+    ap.add_argument("--token-beams", type=int, nargs="+", help="token beams of --sweep")
+    ap.add_argument("--thresholds", type=float, nargs="+", help="beam thresholds of --sweep")
+    ap.add_argument("--sure-blanks", type=float, nargs="+",
+                    help="sure-blank values of --sweep (0: no frame pruning)")
+    ap.add_argument("--lm-weights", type=float, nargs="+", help="LM weights of --sweep")
+    ap.add_argument("--blank-penalties", type=float, nargs="+",
+                    help="blank penalties of --sweep")
     ap.add_argument("--write-doc", type=Path, help="put the table into this markdown file")
     ap.add_argument("--compare-lms", nargs="+", metavar="LM",
                     help="only compare these LMs on the val split (the beam at --lm-weight "
@@ -363,6 +443,9 @@ def main() -> None:
     if args.frames:
         frames_table(rec.charset, options, val_sets(rec, args))
         return
+    if args.sweep:
+        sweep(rec.charset, options, args, val_sets(rec, args))
+        return
     if args.tune:
         sets = val_sets(rec, args)
         options = tune(rec.charset, options, sets)
@@ -373,7 +456,8 @@ def main() -> None:
     test = split_lines(args.data, "test", args.lines)
     logits, infer = collect_logits(rec, test)
     labels = [t for _, t in test]
-    chosen = decoders(rec.charset, options) + extra_rows(rec.charset, options, args.also_lm)
+    chosen = decoders(rec.charset, options) + extra_rows(rec.charset, options, args.also_lm,
+                                                         args.also_options)
     rows = [(name, *measure(dec, logits, labels)) for name, dec in chosen]
     if args.tta:
         tta_rec = Recognizer.load(args.model, backend=args.backend, threads=1,

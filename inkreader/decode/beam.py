@@ -36,9 +36,7 @@ from .base import (
     DecodedLine,
     Designated,
     aligned_spans,
-    ctc_align,
     designated_posteriors,
-    inner,
     scored_line,
     softmax,
 )
@@ -52,7 +50,7 @@ from .defaults import (
     DEFAULT_TOKEN_BEAM,
     LINE_CONFIDENCE,
 )
-from .frames import expand_path, kept_frames, search_steps
+from .frames import ctc_align_states, expand_path, kept_frames, search_steps
 from .lexicon import text_words
 from .lm import LMError, lm_token, resolve_lm_path
 
@@ -110,6 +108,15 @@ class FlashlightSearch:
         self.charset, self.width, self.token_beam = charset, width, token_beam
         self.designated, self.confidence, self.sure = designated, confidence, sure
         self._local = threading.local()
+        # which classes are whitespace (the blank is not): read text never starts or ends so
+        self._space = np.array([False] + [c.isspace() for c in charset.symbols])
+        self._chars = ["", *charset.symbols]  # a class's text (charset.decode, by lookup)
+
+    def _inner(self, label: np.ndarray) -> np.ndarray:
+        """``label`` without whitespace classes at either end (``greedy.inner``'s rule, with
+        this charset's whitespace classes worked out once)."""
+        kept = np.flatnonzero(~self._space[label])
+        return label[kept[0]: kept[-1] + 1] if kept.size else label[:0]
 
     def _search(self):
         """This thread's flashlight decoder."""
@@ -130,7 +137,7 @@ class FlashlightSearch:
             else kept_frames(logp, self.sure)
         logp = logp[kept]  # (T', C)
         classes = self.search(logp, blank_only) if len(logp) else np.zeros(0, np.int64)
-        path = ctc_align(logp, classes) if len(logp) else np.zeros(0, np.int64)
+        path = ctc_align_states(logp, classes) if len(logp) else np.zeros(0, np.int64)
         path = expand_path(path, kept, len(probs))  # (T,)
         return scored_line(self.charset.decode(classes), classes, probs, path,
                            aligned_spans(path, len(classes)), self.confidence)
@@ -196,12 +203,11 @@ class BeamDecoder(FlashlightSearch):
         trailing spaces (``blank_only``: frames where only the blank may be read)."""
         hyps = self._hypotheses(logp, blank_only)
         best, best_score = np.zeros(0, np.int64), -math.inf
-        for hyp in sorted(hyps, key=lambda h: -h.score):
-            if hyp.score <= best_score:  # a penalty only lowers a score: none left can win
+        for raw, hyp in sorted(((h.score, h) for h in hyps), key=lambda p: -p[0]):
+            if raw <= best_score:  # a penalty only lowers a score: none left can win
                 break
-            label = collapse(hyp.tokens)
-            classes = label[inner(label, self.charset)]
-            score = hyp.score - self.lexicon_penalty * self._unlisted(classes)
+            classes = self._inner(collapse(hyp.tokens))
+            score = raw - self.lexicon_penalty * self._unlisted(classes)
             if score > best_score:
                 best, best_score = classes, score
         return best
@@ -209,7 +215,7 @@ class BeamDecoder(FlashlightSearch):
     def _unlisted(self, classes: np.ndarray) -> int:
         if self.lexicon is None:
             return 0
-        words = text_words([self.charset.decode(classes)])
+        words = text_words(["".join(map(self._chars.__getitem__, classes.tolist()))])
         return sum(n for w, n in words.items() if w not in self.lexicon)
 
 

@@ -2,20 +2,20 @@
 search, the shipped line confidence, and the default LM, word LM and word list.
 ``DecodingOptions``, the decoders and the CLI's help all read them."""
 
-# The tuned defaults: the one place to change after re-tuning. Chosen with the shipped model and
-# LM on the two val sets (Hooker val and IAM-OnDB val, plain pen), by their mean CER: the LM
-# weight x blank penalty with the word list at the default beam, then the word-list penalty,
-# then the width x token beam x threshold of the least decoding time within 0.05 points of the
-# best (`bench/decoding.py --tune`; docs/decoding.md, "Tuning").
+# The tuned defaults: the one place to change after re-tuning. Chosen on the two val sets (Hooker
+# val and IAM-OnDB val, plain pen) by their mean CER: the LM weight x blank penalty with the word
+# list, then the word-list penalty (`bench/decoding.py --tune`), then, jointly, the speed settings
+# and the LM weight: the fastest setting that reads no worse (`bench/decoding.py --sweep`;
+# docs/decoding.md, "Tuning" and "The speed settings").
 DEFAULT_BEAM_WIDTH = 64  # hypotheses kept per frame
-DEFAULT_TOKEN_BEAM = 8  # characters tried per frame (the frame's most probable ones)
+DEFAULT_TOKEN_BEAM = 6  # characters tried per frame (the frame's most probable ones)
 DEFAULT_BEAM_THRESHOLD = 8.0  # hypotheses this far (log units) below a frame's best are dropped
-DEFAULT_LM_WEIGHT = 0.75  # times the LM's natural-log probability of each character
+DEFAULT_LM_WEIGHT = 0.6  # times the LM's natural-log probability of each character
 DEFAULT_BLANK_PENALTY = 2.0  # natural-log cost of each blank frame (offsets the LM's cost)
 DEFAULT_LEXICON_PENALTY = 3.0  # natural-log cost of each word outside the word list
 # frames whose blank posterior is at least this are searched as blank only, a run of them as one
-# frame (decode/frames.py); chosen on the two val sets (docs/decoding.md, "Frame pruning")
-DEFAULT_SURE_BLANK = 0.999
+# frame (decode/frames.py); chosen with the sweep above (docs/decoding.md, "Frame pruning")
+DEFAULT_SURE_BLANK = 0.99
 DEFAULT_LM = "default"  # inkreader/models/english-char-6gram.arpa.gz
 DEFAULT_LEXICON = "default"  # inkreader/models/english-words.txt.gz
 # the shipped files that "default" names, in inkreader/models/

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from ..charset import BLANK, Charset
-from .base import Designated, inner
+from .base import Designated
 from .beam import LOG_FLOOR, FlashlightSearch, collapse, quiet_stderr
 from .defaults import (
     DEFAULT_BEAM_WIDTH,
@@ -174,8 +174,7 @@ class WordDecoder(FlashlightSearch):
         hyps = self._hypotheses(logp, blank_only)
         if not hyps:
             return np.zeros(0, np.int64)
-        label = collapse(max(hyps, key=lambda h: h.score).tokens)
-        label = label[inner(label, self.charset)]
+        label = self._inner(collapse(max(hyps, key=lambda h: h.score).tokens))
         space = self.model.space
         keep = np.ones(len(label), bool)
         keep[1:] = ~((label[1:] == space) & (label[:-1] == space))

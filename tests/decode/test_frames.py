@@ -13,14 +13,15 @@ import pytest
 from inkreader.charset import BLANK, Charset
 from inkreader.decode.base import ctc_align, log_softmax
 from inkreader.decode.beam import BeamDecoder
-from inkreader.decode.frames import expand_path, kept_frames, search_steps
+from inkreader.decode.defaults import DEFAULT_SURE_BLANK
+from inkreader.decode.frames import ctc_align_states, expand_path, kept_frames, search_steps
 from inkreader.decode.greedy import best_path
 from inkreader.decode.options import GREEDY, DecodingOptions
 from inkreader.errors import InkreaderError
 
 from ..conftest import HOOKER_TSV
 
-SURE = 0.999  # the default's threshold
+SURE = 0.999  # a threshold that keeps the search's reading on these lines
 LINES = 10
 
 
@@ -102,10 +103,49 @@ def test_search_steps_give_the_blank_alone_on_sure_frames():
 
 def test_the_option_is_checked_and_reaches_the_decoder():
     plain = DecodingOptions(lm=None, lexicon=None)  # no LM to load
-    assert plain.decoder(Charset.gnhk()).sure == SURE == DecodingOptions().sure_blank
+    assert plain.decoder(Charset.gnhk()).sure == DEFAULT_SURE_BLANK == DecodingOptions().sure_blank
     assert plain.with_(sure_blank=None).decoder(Charset.gnhk()).sure is None
     for bad in (0.5, 1.5):
         with pytest.raises(InkreaderError, match="sure-blank"):
             DecodingOptions(sure_blank=bad)
         with pytest.raises(ValueError, match="sure blank"):
             kept_frames(np.zeros((2, 3)), bad)
+
+
+def test_the_state_by_state_alignment_is_the_frame_by_frame_one(doubled_lines):
+    # on real lines, for the label read by greedy decoding, by a beam and the true label: the
+    # same path as greedy.ctc_align (the beam's alignment), doubled letters included
+    cs = Charset.gnhk()
+    beam = BeamDecoder(cs, width=16, lm=None, sure=SURE)
+    checked = 0
+    for label, logp in doubled_lines:
+        kept, blank_only = kept_frames(logp, SURE)
+        x = logp[kept]
+        labels = [best_path(x)[0], beam.search(x, blank_only), cs.encode(label)]
+        for classes in labels:
+            classes = np.asarray(classes, np.int64)
+            try:
+                want = ctc_align(x, classes)
+            except ValueError:  # a label too long for the kept frames: both refuse it
+                with pytest.raises(ValueError, match="cannot be aligned"):
+                    ctc_align_states(x, classes)
+                continue
+            assert ctc_align_states(x, classes).tolist() == want.tolist()
+            checked += 1
+    assert checked >= 2 * len(doubled_lines)
+
+
+def test_the_state_by_state_alignment_on_small_cases():
+    path = np.array([0, 1, 1, 0, 1, 2, 0, 3])
+    logits = np.full((len(path), 4), -3.0)
+    logits[np.arange(len(path)), path] = 3.0
+    assert ctc_align_states(logits, np.array([1, 1, 2, 3])).tolist() == path.tolist()
+    with pytest.raises(ValueError, match="cannot be aligned"):  # 'aa' cannot fit two frames
+        ctc_align_states(logits[:2], np.array([1, 1]))
+    assert ctc_align_states(logits, np.array([], dtype=int)).tolist() == [0] * len(path)
+    assert ctc_align_states(logits[:1], np.array([2])).tolist() == [2]
+    # ties (flat posteriors) are broken as the frame-by-frame recursion breaks them
+    flat = np.zeros((6, 4))
+    for classes in ([1], [1, 1], [2, 3, 2]):
+        assert ctc_align_states(flat, np.array(classes)).tolist() == \
+            ctc_align(flat, np.array(classes)).tolist()
