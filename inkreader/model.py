@@ -149,20 +149,21 @@ class HandwritingRecognizer(nn.Module):
         else:  # (T, B, 80k), channel-major: feature c * k + j is channel c's row profile j
             seq = f.permute(2, 0, 1, 3).flatten(2)
         seq = self.input_dropout(seq)
-        if widths is None:
-            seq, state = self.lstm_a(seq)  # (T, B, 512)
-            seq, _ = self.lstm_b(self.dropout(seq), state)  # LSTM B starts from A's final (h, c)
-            return self.classifier(self.dropout(seq))  # (T, B, C)
-        lengths = self.output_lengths(widths)
-        # only the frames some line has: a batch of equal lengths then reads exactly, even on
-        # a runtime that ignores ``sequence_lens`` (OpenVINO's CPU plugin: runtime/backends.py)
-        seq = seq[: lengths.max()]
-        if not torch.onnx.is_in_onnx_export() and bool((lengths == lengths[0]).all()):
-            # one length: the plain LSTMs read exactly what packing would, about 1.6 times
-            # faster on CPU (training's equal-width batches, TrainConfig.batch_widths)
-            seq, state = self.lstm_a(seq)
-            seq, _ = self.lstm_b(self.dropout(seq), state)
-            return self.classifier(self.dropout(seq))
+        if widths is not None:
+            lengths = self.output_lengths(widths)
+            # only the frames some line has: a batch of equal lengths then reads exactly, even
+            # on a runtime that ignores ``sequence_lens`` (OpenVINO's CPU plugin: backends.py)
+            seq = seq[: lengths.max()]
+            # one length: the plain LSTMs below read exactly what packing would, about 1.6
+            # times faster on CPU (training's equal-width batches, TrainConfig.batch_widths)
+            if torch.onnx.is_in_onnx_export() or not bool((lengths == lengths[0]).all()):
+                return self._packed(seq, lengths)
+        seq, state = self.lstm_a(seq)  # (T, B, 512)
+        seq, _ = self.lstm_b(self.dropout(seq), state)  # LSTM B starts from A's final (h, c)
+        return self.classifier(self.dropout(seq))  # (T, B, C)
+
+    def _packed(self, seq: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The LSTMs and classifier over each line's own ``lengths`` frames of ``seq``."""
         packed = pack_padded_sequence(seq, lengths.cpu(), enforce_sorted=False)
         packed, state = self.lstm_a(packed)
         packed, _ = self.lstm_b(_dropped(packed, self.dropout), state)
