@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+
+import numpy as np
 
 from .errors import CharsetError
 
@@ -69,6 +72,11 @@ class Charset:
 
     def __len__(self) -> int:
         return len(self.symbols)
+
+    @cached_property
+    def whitespace(self) -> np.ndarray:
+        """(num_classes,) bool: which classes are whitespace (the blank is not)."""
+        return np.array([False] + [s.isspace() for s in self.symbols])
 
     @property
     def index(self) -> dict[str, int]:

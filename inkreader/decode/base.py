@@ -126,8 +126,7 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
 def inner(classes: np.ndarray, charset: Charset) -> slice:
     """The slice of ``classes`` without whitespace symbols at either end: read text never
     starts or ends with a space."""
-    space = np.array([False] + [s.isspace() for s in charset.symbols])[classes]
-    kept = np.flatnonzero(~space)
+    kept = np.flatnonzero(~charset.whitespace[classes])
     return slice(int(kept[0]), int(kept[-1]) + 1) if kept.size else slice(0, 0)
 
 

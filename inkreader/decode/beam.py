@@ -37,6 +37,7 @@ from .base import (
     Designated,
     aligned_spans,
     designated_posteriors,
+    inner,
     scored_line,
     softmax,
 )
@@ -108,15 +109,11 @@ class FlashlightSearch:
         self.charset, self.width, self.token_beam = charset, width, token_beam
         self.designated, self.confidence, self.sure = designated, confidence, sure
         self._local = threading.local()
-        # which classes are whitespace (the blank is not): read text never starts or ends so
-        self._space = np.array([False] + [c.isspace() for c in charset.symbols])
         self._chars = ["", *charset.symbols]  # a class's text (charset.decode, by lookup)
 
     def _inner(self, label: np.ndarray) -> np.ndarray:
-        """``label`` without whitespace classes at either end (``greedy.inner``'s rule, with
-        this charset's whitespace classes worked out once)."""
-        kept = np.flatnonzero(~self._space[label])
-        return label[kept[0]: kept[-1] + 1] if kept.size else label[:0]
+        """``label`` without whitespace classes at either end (``base.inner``)."""
+        return label[inner(label, self.charset)]
 
     def _search(self):
         """This thread's flashlight decoder."""
