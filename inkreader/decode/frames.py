@@ -62,7 +62,7 @@ def search_steps(logp: np.ndarray, blank_only: np.ndarray | None) -> list[np.nda
 
 
 def ctc_align_states(logp: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """The Viterbi (forced) alignment of ``greedy.ctc_align`` -- (T, C) log posteriors and a
+    """The Viterbi (forced) alignment of ``base.ctc_align`` -- (T, C) log posteriors and a
     label -> (T,) the class of each frame on the most probable CTC path reading the label, ties
     broken alike (staying in a state before entering it, then the nearer state) -- computed
     state by state instead of frame by frame: a line has fewer states (2N + 1, about 56 on the
